@@ -1,0 +1,138 @@
+"""Argument and config handling shared by ``tools/train.py`` and ``tools/test.py``.
+
+Every helper reproduces what MMDetection 3.x does in its own ``tools/*.py``, without
+importing mmdet, so the same scripts drive mmdet, mmseg and mmpretrain configs.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import os.path as osp
+from typing import Any, Dict, List, Optional, Sequence
+
+from mmengine.config import Config, DictAction
+from mmengine.logging import print_log
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+DUMP_METRIC = 'mmengine.DumpResults'
+
+
+def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override settings of the config, as key=value pairs merged into it; '
+        'lists as key="[a,b]" or key=a,b, nested as key="[(a,b),(c,d)]" '
+        '(quotes needed, no white space)')
+    parser.add_argument('--launcher', choices=LAUNCHERS, default='none', help='job launcher')
+    # torch.distributed.launch passes --local-rank (torch>=2.0) or --local_rank
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_and_set_local_rank(parser: argparse.ArgumentParser,
+                             argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+    """Parse ``argv`` and export ``LOCAL_RANK`` unless the launcher already did."""
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def load_config(path: str, work_dir: Optional[str] = None,
+                cfg_options: Optional[Dict[str, Any]] = None,
+                launcher: str = 'none') -> Config:
+    """Load ``path``, set ``launcher``, merge ``cfg_options`` and settle ``work_dir``.
+
+    ``work_dir`` priority, as in mmdet: CLI > config file > ``./work_dirs/<config stem>``.
+    """
+    cfg = Config.fromfile(path)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def enable_amp(cfg: Config) -> None:
+    """Switch ``optim_wrapper`` to ``AmpOptimWrapper`` with a dynamic loss scale."""
+    wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if wrapper == 'AmpOptimWrapper':
+        print_log('AMP training is already enabled in your config.',
+                  logger='current', level=logging.WARNING)
+        return
+    if wrapper != 'OptimWrapper':
+        raise ValueError('`--amp` is only supported when the optimizer wrapper type is '
+                         f'`OptimWrapper` but got {wrapper}.')
+    cfg.optim_wrapper.type = 'AmpOptimWrapper'
+    cfg.optim_wrapper.loss_scale = 'dynamic'
+
+
+def enable_auto_scale_lr(cfg: Config) -> None:
+    """Turn on ``auto_scale_lr``; the config must define ``enable`` and ``base_batch_size``."""
+    scale = cfg.get('auto_scale_lr', None)
+    if not scale or 'enable' not in scale or 'base_batch_size' not in scale:
+        raise RuntimeError('Can not find "auto_scale_lr" or "auto_scale_lr.enable" or '
+                           '"auto_scale_lr.base_batch_size" in your configuration file.')
+    cfg.auto_scale_lr.enable = True
+
+
+def set_resume(cfg: Config, resume: Optional[str]) -> None:
+    """Apply ``--resume``: ``'auto'`` resumes from the latest checkpoint, a path from it."""
+    if resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif resume is not None:
+        cfg.resume = True
+        cfg.load_from = resume
+
+
+def add_dump_results(cfg: Config, out: str) -> None:
+    """Append mmengine's ``DumpResults`` to ``cfg.test_evaluator`` to pickle predictions."""
+    if not out.endswith(('.pkl', '.pickle')):
+        raise ValueError(f'The dump file must be a pkl file, got {out}')
+    dump = dict(type=DUMP_METRIC, out_file_path=out)
+    evaluator = cfg.get('test_evaluator', None)
+    if evaluator is None:
+        metrics: List[Any] = [dump]
+    elif isinstance(evaluator, (list, tuple)):
+        metrics = [*evaluator, dump]
+    elif 'metrics' in evaluator:  # a full Evaluator config: dict(type=..., metrics=...)
+        inner = evaluator['metrics']
+        inner = list(inner) if isinstance(inner, (list, tuple)) else [inner]
+        evaluator['metrics'] = [*inner, dump]
+        return
+    else:
+        metrics = [evaluator, dump]
+    cfg.test_evaluator = metrics
+
+
+def build_runner(cfg: Config) -> Runner:
+    """Build the runner, through ``RUNNERS`` when the config names a ``runner_type``."""
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
+
+
+def save_metrics(metrics: Optional[Dict[str, Any]], work_dir: str) -> str:
+    """Write ``metrics`` to ``<work_dir>/metrics.json``; return them as one JSON line."""
+    line = json.dumps(metrics or {}, default=_jsonable, sort_keys=True)
+    os.makedirs(work_dir, exist_ok=True)
+    with open(osp.join(work_dir, 'metrics.json'), 'w', encoding='utf-8') as f:
+        f.write(line + '\n')
+    return line
+
+
+def _jsonable(obj: Any) -> Any:
+    """numpy scalars/arrays and tensors -> Python numbers/lists; anything else -> str."""
+    if hasattr(obj, 'tolist'):
+        return obj.tolist()
+    return str(obj)

@@ -1,0 +1,4 @@
+"""Synthetic datasets for quick, self-contained experiments and tests."""
+from .toy_coco import CLASSES, SIZE_GROUPS, generate_toy_coco
+
+__all__ = ['CLASSES', 'SIZE_GROUPS', 'generate_toy_coco']

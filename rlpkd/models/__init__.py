@@ -1,0 +1,10 @@
+"""Models: the distiller and the parts it wires (taps, connectors, losses, selectors)."""
+from .connectors import ConvNormConnector
+from .distillers import PyramidDistiller
+from .losses import ChannelWiseKLLoss, FeatureMSELoss, PerSampleFeatureLoss, PKDLoss
+from .selectors import FixedSelector, LevelSelector, UniformSelector
+from .taps import PyramidTap
+
+__all__ = ['ConvNormConnector', 'PyramidDistiller', 'ChannelWiseKLLoss', 'FeatureMSELoss',
+           'PerSampleFeatureLoss', 'PKDLoss', 'FixedSelector', 'LevelSelector',
+           'UniformSelector', 'PyramidTap']

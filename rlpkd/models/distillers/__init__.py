@@ -1,0 +1,3 @@
+from .pyramid_distiller import PyramidDistiller
+
+__all__ = ['PyramidDistiller']

@@ -1,0 +1,6 @@
+"""Level selectors: which pyramid levels each sample is distilled on."""
+from .base import LevelSelector, Selection, SelectionContext
+from .static import FixedSelector, UniformSelector
+
+__all__ = ['LevelSelector', 'Selection', 'SelectionContext', 'FixedSelector',
+           'UniformSelector']

@@ -1,0 +1,95 @@
+"""Taps: where a model's feature pyramid is read from.
+
+A tap names a submodule and, when that module returns a tuple (an FPN neck, a
+ResNet backbone with ``out_indices``), which outputs are the levels::
+
+    dict(module='neck', indices=(0, 1, 2, 3))                   # P2..P5 of an FPN
+    dict(modules=('backbone.layer1', 'backbone.layer2'))        # one level per module
+
+Features are caught with forward hooks during the model's own forward pass, so
+reading a pyramid never runs any part of the network twice.
+"""
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+from torch import Tensor, nn
+
+
+class PyramidTap:
+    """Records the pyramid levels of ``model`` while :meth:`record` is active.
+
+    Args:
+        model: the network to read from (not owned: the tap is no submodule).
+        module: name of one submodule whose output holds all levels.
+        indices: which elements of ``module``'s output are the levels, in order.
+        modules: alternatively, one submodule name per level (output used whole).
+        key: config key of this tap, named in error messages.
+    """
+
+    def __init__(self, model: nn.Module, module: Optional[str] = None,
+                 indices: Optional[Sequence[int]] = None,
+                 modules: Optional[Sequence[str]] = None, key: str = 'tap') -> None:
+        if (module is None) == (modules is None):
+            raise KeyError(f'`{key}` needs exactly one of `module` (+ `indices`) or `modules`')
+        if module is not None:
+            if indices is None:
+                raise KeyError(f'`{key}.indices` is required with `{key}.module`')
+            self.sources: List[Tuple[str, Optional[int]]] = [(module, i) for i in indices]
+        else:
+            self.sources = [(name, None) for name in modules]
+        self.key = key
+        named = dict(model.named_modules())
+        for name, _ in self.sources:
+            if name not in named:
+                children = ', '.join(n for n, _ in model.named_children())
+                raise KeyError(f'`{key}`: {type(model).__name__} has no submodule {name!r} '
+                               f'(its top-level children: {children})')
+        self._modules = {name: named[name] for name, _ in self.sources}
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.sources)
+
+    @contextmanager
+    def record(self) -> Iterator[List[Tensor]]:
+        """Yield a list that holds the L level features ``[B, C_l, H_l, W_l]`` on exit.
+
+        The list is filled when the block ends; an incomplete pass raises.
+        """
+        outputs: dict = {}
+        handles = [mod.register_forward_hook(self._catcher(name, outputs))
+                   for name, mod in self._modules.items()]
+        levels: List[Tensor] = []
+        try:
+            yield levels
+        finally:
+            for handle in handles:
+                handle.remove()
+        levels.extend(self._select(outputs))
+
+    @staticmethod
+    def _catcher(name: str, outputs: dict):
+        def hook(module, args, output):
+            outputs[name] = output
+        return hook
+
+    def _select(self, outputs: dict) -> List[Tensor]:
+        levels = []
+        for name, index in self.sources:
+            if name not in outputs:
+                raise RuntimeError(f'`{self.key}`: module {name!r} did not run in the forward '
+                                   'pass, so no pyramid level was recorded from it')
+            out = outputs[name]
+            if index is not None:
+                if not isinstance(out, (tuple, list)) or not -len(out) <= index < len(out):
+                    size = len(out) if isinstance(out, (tuple, list)) else 'a single tensor'
+                    raise IndexError(f'`{self.key}.indices`: {index} is out of range for the '
+                                     f'output of {name!r} ({size})')
+                out = out[index]
+            if not isinstance(out, Tensor) or out.dim() != 4:
+                raise TypeError(f'`{self.key}`: level from {name!r} (index {index}) is not a '
+                                f'[B, C, H, W] tensor')
+            levels.append(out)
+        return levels

@@ -1,0 +1,12 @@
+"""Registries of rlpkd: children of mmengine's root registries, scope ``rlpkd``.
+
+A config of any OpenMMLab project reaches these components with
+``custom_imports = dict(imports=['rlpkd'])`` and ``type='rlpkd.PyramidDistiller'``
+(or a plain ``type='PyramidDistiller'`` when ``default_scope = 'rlpkd'``).
+Later issues add one line per registry they need (loops, hooks, metrics).
+"""
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import Registry
+
+MODELS = Registry('model', parent=MMENGINE_MODELS, scope='rlpkd',
+                  locations=['rlpkd.models'])
