@@ -5,8 +5,13 @@ A config of any OpenMMLab project reaches these components with
 (or a plain ``type='PyramidDistiller'`` when ``default_scope = 'rlpkd'``).
 Later issues add one line per registry they need (loops, hooks, metrics).
 """
+from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
+
+# Make ``rlpkd::faster_rcnn/xxx.py`` a config path, like ``mmdet::``: mmengine maps
+# the prefix to an installed package and reads ``<package>/.mim/configs``.
+MODULE2PACKAGE.setdefault('rlpkd', 'rlpkd')
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='rlpkd',
                   locations=['rlpkd.models'])

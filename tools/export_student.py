@@ -13,15 +13,16 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
 import torch
 from mmengine.config import Config
 from mmengine.runner import CheckpointLoader
 
-try:
-    import rlpkd  # noqa: F401
+try:  # importing rlpkd registers its components
+    import rlpkd
 except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import rlpkd  # noqa: F401
@@ -29,8 +30,8 @@ except ImportError:  # run from a checkout without ``pip install``
 PREFIX = 'student.'
 
 
-def student_state_dict(state_dict: Dict[str, Any], source: str = 'checkpoint'
-                       ) -> 'OrderedDict[str, Any]':
+def student_state_dict(state_dict: dict[str, Any], source: str = 'checkpoint'
+                       ) -> OrderedDict[str, Any]:
     """Keep the ``student.*`` entries of ``state_dict``, with the prefix removed."""
     student = OrderedDict((key[len(PREFIX):], value) for key, value in state_dict.items()
                           if key.startswith(PREFIX))
@@ -40,7 +41,7 @@ def student_state_dict(state_dict: Dict[str, Any], source: str = 'checkpoint'
     return student
 
 
-def export_checkpoint(src: str, dst: str) -> Dict[str, Any]:
+def export_checkpoint(src: str, dst: str) -> dict[str, Any]:
     """Write the student of checkpoint ``src`` to ``dst``; return what was saved."""
     ckpt = CheckpointLoader.load_checkpoint(src, map_location='cpu')
     state_dict = ckpt.get('state_dict', ckpt)
@@ -71,7 +72,7 @@ def student_config(distill_cfg: str) -> Config:
     return cfg
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description='Export the student of a distiller')
     parser.add_argument('checkpoint', help='distillation checkpoint (mmengine format)')
@@ -84,7 +85,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> None:
+def main(argv: Sequence[str] | None = None) -> None:
     """Export the student checkpoint and, if asked, its standalone config."""
     args = parse_args(argv)
     out = export_checkpoint(args.checkpoint, args.out)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any
 
-try:
-    import rlpkd  # noqa: F401  (registers rlpkd's components)
+try:  # importing rlpkd registers its components
+    import rlpkd
 except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import rlpkd  # noqa: F401
@@ -22,7 +23,7 @@ from mmengine.dist import is_main_process
 from rlpkd.apis import cli
 
 
-def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse the command line (``argv`` defaults to ``sys.argv[1:]``)."""
     parser = argparse.ArgumentParser(description='Test (and evaluate) a model with rlpkd')
     parser.add_argument('config', help='test config file path')
@@ -33,7 +34,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return cli.parse_and_set_local_rank(parser, argv)
 
 
-def main(argv: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the test loop as configured by ``argv``; return its metrics."""
     args = parse_args(argv)
     cfg = cli.load_config(args.config, args.work_dir, args.cfg_options, args.launcher)

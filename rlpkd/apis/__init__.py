@@ -1,7 +1,15 @@
 """High-level entry points of rlpkd: the plumbing behind ``tools/*.py``."""
-from .cli import (add_common_args, add_dump_results, build_runner, enable_amp,
-                  enable_auto_scale_lr, load_config, parse_and_set_local_rank, save_metrics,
-                  set_resume)
+from .cli import (
+    add_common_args,
+    add_dump_results,
+    build_runner,
+    enable_amp,
+    enable_auto_scale_lr,
+    load_config,
+    parse_and_set_local_rank,
+    save_metrics,
+    set_resume,
+)
 
 __all__ = [
     'add_common_args', 'add_dump_results', 'build_runner', 'enable_amp',

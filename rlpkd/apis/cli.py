@@ -10,7 +10,8 @@ import json
 import logging
 import os
 import os.path as osp
-from typing import Any, Dict, List, Optional, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
@@ -36,7 +37,7 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def parse_and_set_local_rank(parser: argparse.ArgumentParser,
-                             argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+                             argv: Sequence[str] | None = None) -> argparse.Namespace:
     """Parse ``argv`` and export ``LOCAL_RANK`` unless the launcher already did."""
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -44,8 +45,8 @@ def parse_and_set_local_rank(parser: argparse.ArgumentParser,
     return args
 
 
-def load_config(path: str, work_dir: Optional[str] = None,
-                cfg_options: Optional[Dict[str, Any]] = None,
+def load_config(path: str, work_dir: str | None = None,
+                cfg_options: dict[str, Any] | None = None,
                 launcher: str = 'none') -> Config:
     """Load ``path``, set ``launcher``, merge ``cfg_options`` and settle ``work_dir``.
 
@@ -85,7 +86,7 @@ def enable_auto_scale_lr(cfg: Config) -> None:
     cfg.auto_scale_lr.enable = True
 
 
-def set_resume(cfg: Config, resume: Optional[str]) -> None:
+def set_resume(cfg: Config, resume: str | None) -> None:
     """Apply ``--resume``: ``'auto'`` resumes from the latest checkpoint, a path from it."""
     if resume == 'auto':
         cfg.resume = True
@@ -99,10 +100,10 @@ def add_dump_results(cfg: Config, out: str) -> None:
     """Append mmengine's ``DumpResults`` to ``cfg.test_evaluator`` to pickle predictions."""
     if not out.endswith(('.pkl', '.pickle')):
         raise ValueError(f'The dump file must be a pkl file, got {out}')
-    dump = dict(type=DUMP_METRIC, out_file_path=out)
+    dump = {'type': DUMP_METRIC, 'out_file_path': out}
     evaluator = cfg.get('test_evaluator', None)
     if evaluator is None:
-        metrics: List[Any] = [dump]
+        metrics: list[Any] = [dump]
     elif isinstance(evaluator, (list, tuple)):
         metrics = [*evaluator, dump]
     elif 'metrics' in evaluator:  # a full Evaluator config: dict(type=..., metrics=...)
@@ -122,7 +123,7 @@ def build_runner(cfg: Config) -> Runner:
     return RUNNERS.build(cfg)
 
 
-def save_metrics(metrics: Optional[Dict[str, Any]], work_dir: str) -> str:
+def save_metrics(metrics: dict[str, Any] | None, work_dir: str) -> str:
     """Write ``metrics`` to ``<work_dir>/metrics.json``; return them as one JSON line."""
     line = json.dumps(metrics or {}, default=_jsonable, sort_keys=True)
     os.makedirs(work_dir, exist_ok=True)

@@ -13,8 +13,9 @@ background. Each image belongs to one *size group*, stored in its image record a
 Groups cycle ``small, large, mixed`` through each split, so all three appear in
 equal shares (up to one image). Objects are placed by rejection sampling: a
 placement is refused when its box has an IoU above :data:`MAX_IOU` with an earlier
-box or when its pixels touch an earlier object, so nothing is occluded and every
-box is tight around the pixels actually drawn.
+box or when its pixels touch an earlier object. Nothing is occluded, so each box is
+tight around the pixels drawn, ``area`` counts them and the polygon ``segmentation``
+follows their pixel edges (rasterizing it gives back exactly the drawn pixels).
 
 Each image is drawn by its own ``numpy.random.default_rng((seed, split, index))``,
 so train and val use different derived seeds, the output is byte-identical for the
@@ -36,11 +37,8 @@ SPLITS = ('train', 'val')
 
 SMALL_PX = (6.0, 14.0)  # longest side of a small object, pixels
 LARGE_FRAC = {'large': (0.45, 0.90), 'mixed': (0.45, 0.60)}  # of the image side
-GROUP_COUNTS = {  # group: ((min, max) small objects, (min, max) large objects)
-    'small': ((3, 6), (0, 0)),
-    'large': ((0, 0), (1, 2)),
-    'mixed': ((2, 4), (1, 2)),
-}
+# group: ((min, max) number of small objects, (min, max) number of large objects)
+GROUP_COUNTS = {'small': ((3, 6), (0, 0)), 'large': ((0, 0), (1, 2)), 'mixed': ((2, 4), (1, 2))}
 MAX_IOU = 0.1
 MAX_TRIES = 100
 MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 4096
@@ -59,14 +57,15 @@ class ToyObject:
 
     Attributes:
         label: Index into :data:`CLASSES`.
-        points: ``(N, 2)`` polygon vertices in pixel-centre coordinates (x, y),
-            multiples of ``1 / 2**_SHIFT``.
         mask: ``(H, W)`` boolean mask of the pixels drawn.
+        outline: Flat ``[x1, y1, x2, y2, ...]`` polygon along the pixel edges of
+            ``mask`` in COCO coordinates (pixel ``(i, j)`` covers ``[i, i+1) x [j, j+1)``),
+            so rasterizing it gives back ``mask`` exactly.
     """
 
     label: int
-    points: np.ndarray
     mask: np.ndarray
+    outline: list[float]
 
     @property
     def bbox(self) -> list[float]:
@@ -77,12 +76,12 @@ class ToyObject:
 
 
 def _check_args(num_train: Any, num_val: Any, img_size: Any, seed: Any) -> None:
-    """Raise ``ValueError`` naming the first argument that makes no sense."""
+    """Raise ``TypeError``/``ValueError`` naming the first argument that makes no sense."""
     limits = (('num_train', num_train, 1, MAX_IMAGES), ('num_val', num_val, 1, MAX_IMAGES),
               ('img_size', img_size, MIN_IMG_SIZE, MAX_IMG_SIZE), ('seed', seed, 0, None))
     for name, value, low, high in limits:
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise ValueError(f'{name} must be an integer, got {value!r}')
+            raise TypeError(f'{name} must be an integer, got {value!r}')
         if value < low or (high is not None and value > high):
             bounds = f'>= {low}' if high is None else f'in [{low}, {high}]'
             raise ValueError(f'{name} must be {bounds}, got {value}')
@@ -97,15 +96,17 @@ def _iou(a: list[float], b: list[float]) -> float:
 
 
 def _polygon(rng: np.random.Generator, label: int, size: float, img_size: int) -> np.ndarray:
-    """Randomly rotated regular polygon of ``label`` whose longest extent is ``size`` px."""
+    """Randomly rotated, placed regular polygon of ``label``, ``size`` px at its longest.
+
+    Vertices are in pixel-centre coordinates and keep the polygon inside the image.
+    """
     n = _VERTICES[CLASSES[label]]
     angles = rng.uniform(0.0, 2.0 * np.pi) + 2.0 * np.pi * np.arange(n) / n
     pts = np.stack([np.cos(angles), np.sin(angles)], axis=1)
     pts -= pts.min(axis=0)
     pts *= (min(size, img_size) - 1.0) / pts.max()  # span between pixel centres
     pts += rng.uniform(0.0, img_size - 1.0 - pts.max(axis=0))  # per axis, stays inside
-    scale = float(1 << _SHIFT)
-    return np.round(pts * scale) / scale
+    return pts
 
 
 def _rasterize(points: np.ndarray, img_size: int) -> np.ndarray:
@@ -114,6 +115,31 @@ def _rasterize(points: np.ndarray, img_size: int) -> np.ndarray:
     fixed = np.round(points * (1 << _SHIFT)).astype(np.int32).reshape(-1, 1, 2)
     cv2.fillPoly(canvas, [fixed], 1, lineType=cv2.LINE_8, shift=_SHIFT)
     return canvas.astype(bool)
+
+
+def _drop_collinear(points: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Remove repeated vertices, then vertices on a straight line, of a closed polygon."""
+    pts = [p for i, p in enumerate(points) if p != points[i - 1]]
+    return [p for i, p in enumerate(pts)
+            if (p[0] - pts[i - 1][0]) * (pts[(i + 1) % len(pts)][1] - p[1])
+            != (p[1] - pts[i - 1][1]) * (pts[(i + 1) % len(pts)][0] - p[0])]
+
+
+def _outline(mask: np.ndarray) -> list[float] | None:
+    """Exact pixel-edge outline of a mask with one run per row on consecutive rows.
+
+    Returns ``None`` for an empty mask or one of any other form (a placement to reject).
+    """
+    rows = np.flatnonzero(mask.any(axis=1))
+    if rows.size == 0 or rows[-1] - rows[0] + 1 != rows.size:
+        return None
+    left = mask[rows].argmax(axis=1)
+    right = mask.shape[1] - mask[rows, ::-1].argmax(axis=1)  # exclusive
+    if int((right - left).sum()) != int(mask.sum()):
+        return None
+    down = [(int(a), int(y) + k) for y, a in zip(rows, left) for k in (0, 1)]
+    up = [(int(b), int(y) + k) for y, b in zip(rows[::-1], right[::-1]) for k in (1, 0)]
+    return [float(v) for point in _drop_collinear(down + up) for v in point]
 
 
 def _sample_size(rng: np.random.Generator, kind: str, group: str, img_size: int) -> float:
@@ -131,9 +157,10 @@ def _place(rng: np.random.Generator, kind: str, group: str, img_size: int,
         size = _sample_size(rng, kind, group, img_size)
         points = _polygon(rng, label, size, img_size)
         mask = _rasterize(points, img_size)
-        if not mask.any() or (mask & occupied).any():
+        outline = _outline(mask) if not (mask & occupied).any() else None
+        if outline is None:
             continue
-        obj = ToyObject(label, points, mask)
+        obj = ToyObject(label, mask, outline)
         if all(_iou(obj.bbox, other.bbox) <= MAX_IOU for other in placed):
             return obj
     return None
@@ -171,7 +198,7 @@ def _luma(bgr: np.ndarray) -> float:
 
 
 def _contrast_colour(rng: np.random.Generator, under: np.ndarray) -> np.ndarray:
-    """A random colour far, in BGR and in luma, from the mean background colour ``under``."""
+    """Draw a colour far, in BGR and in luma, from the mean background colour ``under``."""
     for _ in range(MAX_TRIES):
         colour = rng.integers(0, 256, size=3).astype(np.float64)
         if (np.linalg.norm(colour - under) >= MIN_RGB_DISTANCE
@@ -191,11 +218,10 @@ def render_image(rng: np.random.Generator, group: str,
 
 
 def _annotation(obj: ToyObject, ann_id: int, image_id: int) -> dict[str, Any]:
-    """COCO annotation of ``obj``; the polygon is in COCO (pixel-corner) coordinates."""
-    bbox = obj.bbox
+    """COCO annotation of ``obj``: tight box, pixel area and exact outline polygon."""
     return {'id': ann_id, 'image_id': image_id, 'category_id': obj.label + 1,
-            'bbox': bbox, 'area': float(obj.mask.sum()), 'iscrowd': 0,
-            'segmentation': [[float(v) for v in (obj.points + 0.5).ravel()]]}
+            'bbox': obj.bbox, 'area': float(obj.mask.sum()), 'iscrowd': 0,
+            'segmentation': [obj.outline]}
 
 
 def _write_png(path: Path, img: np.ndarray) -> None:
@@ -264,7 +290,8 @@ def generate_toy_coco(out_dir: str | Path, num_train: int = 240, num_val: int = 
         ``num_annotations`` and ``size_groups`` (images per size group).
 
     Raises:
-        ValueError: If an argument makes no sense; the message names it.
+        ValueError: If a count, size or seed is out of range; the message names it.
+        TypeError: If one of them is not an integer; the message names it.
     """
     _check_args(num_train, num_val, img_size, seed)
     if not str(out_dir):

@@ -12,11 +12,13 @@ break when the runner's ``default_scope`` is ``mmseg``.
 from __future__ import annotations
 
 import copy
+import os.path as osp
 from typing import Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
-from mmengine.hub import get_config
+from mmengine.config.utils import MODULE2PACKAGE
 from mmengine.registry import DefaultScope
+from mmengine.utils import get_installed_path
 
 from rlpkd.registry import MODELS
 
@@ -48,8 +50,8 @@ def resolve_model_cfg(cfg: dict,
         raise KeyError(f'`{key}` with `cfg_path` accepts only `override`, '
                        f'got {sorted(cfg)}')
     try:
-        file_cfg = get_config(path) if '::' in path else Config.fromfile(path)
-    except (FileNotFoundError, ValueError) as err:
+        file_cfg = Config.fromfile(config_file(path))
+    except (FileNotFoundError, KeyError) as err:
         raise FileNotFoundError(f'`{key}.cfg_path`: {err}') from err
     if 'model' not in file_cfg:
         raise KeyError(f'`{key}.cfg_path` {path} defines no `model`')
@@ -60,6 +62,20 @@ def resolve_model_cfg(cfg: dict,
     if scope is None and '::' in path:
         scope = path.split('::', 1)[0]
     return model, scope
+
+
+def config_file(path: str) -> str:
+    """Resolve ``'mmdet::faster_rcnn/x.py'`` to the file shipped in that package.
+
+    Plain paths are returned unchanged.
+    """
+    if '::' not in path:
+        return path
+    module, rel_path = path.split('::', 1)
+    if module not in MODULE2PACKAGE:
+        raise KeyError(f'unknown config package {module!r} in {path!r}; known: '
+                       f'{sorted(MODULE2PACKAGE)}')
+    return osp.join(get_installed_path(MODULE2PACKAGE[module]), '.mim', 'configs', rel_path)
 
 
 def build_mm_model(cfg: dict, key: str = 'model'):

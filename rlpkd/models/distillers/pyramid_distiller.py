@@ -12,6 +12,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from rlpkd.registry import MODELS
+
 from ..selectors import LevelSelector, SelectionContext
 from ..taps import PyramidTap
 from ..utils import build_mm_model

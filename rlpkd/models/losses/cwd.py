@@ -3,6 +3,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from rlpkd.registry import MODELS
+
 from .base import PerSampleFeatureLoss
 
 

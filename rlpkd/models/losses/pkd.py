@@ -2,6 +2,7 @@
 from torch import Tensor
 
 from rlpkd.registry import MODELS
+
 from .base import PerSampleFeatureLoss
 
 

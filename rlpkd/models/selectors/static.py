@@ -6,6 +6,7 @@ from typing import Sequence
 import torch
 
 from rlpkd.registry import MODELS
+
 from .base import LevelSelector, Selection, SelectionContext
 
 

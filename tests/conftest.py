@@ -1,0 +1,50 @@
+"""Shared test helpers: real (tiny) mmdet models and detection batches."""
+from __future__ import annotations
+
+import copy
+
+import pytest
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.structures import InstanceData
+
+import rlpkd  # noqa: F401  (registers components)
+from rlpkd.registry import MODELS
+
+TOY_TEACHER = 'rlpkd::faster_rcnn/faster-rcnn_r18-w32_fpn_toy-coco.py'
+TOY_STUDENT = 'rlpkd::faster_rcnn/faster-rcnn_r18-w16_fpn_toy-coco.py'
+TOY_DISTILLER = dict(
+    type='PyramidDistiller',
+    student=dict(cfg_path=TOY_STUDENT),
+    teacher=dict(cfg_path=TOY_TEACHER),
+    level_loss=dict(type='PKDLoss'),
+    connector=dict(type='ConvNormConnector'))
+
+
+def build_distiller(**overrides) -> torch.nn.Module:
+    """The toy teacher (FPN 128) -> toy student (FPN 64) distiller, real mmdet models."""
+    cfg = copy.deepcopy(TOY_DISTILLER)
+    cfg.update(overrides)
+    return MODELS.build(cfg)
+
+
+def det_batch(model, num_images: int = 2, size=(96, 128), seed: int = 0) -> dict:
+    """A preprocessed detection batch with one or two boxes per image."""
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    inputs, samples = [], []
+    for i in range(num_images):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
+        sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                             scale_factor=(1.0, 1.0)))
+        boxes = [[8.0, 8.0, 40.0, 50.0], [50.0, 30.0, 120.0, 90.0]][:1 + i % 2]
+        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes),
+                                           labels=torch.arange(len(boxes)) % 3)
+        samples.append(sample)
+    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+
+
+@pytest.fixture
+def distiller():
+    torch.manual_seed(0)
+    return build_distiller()
