@@ -20,7 +20,7 @@ except ImportError:  # run from a checkout without ``pip install``
 
 from mmengine.dist import is_main_process
 
-from rlpkd.apis import cli
+from rlpkd.apis import check_annotation_files, cli
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -38,6 +38,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     """Run the test loop as configured by ``argv``; return its metrics."""
     args = parse_args(argv)
     cfg = cli.load_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    check_annotation_files(cfg, ('test_dataloader',))
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cli.add_dump_results(cfg, args.out)

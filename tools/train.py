@@ -16,7 +16,7 @@ except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import rlpkd  # noqa: F401
 
-from rlpkd.apis import cli
+from rlpkd.apis import check_annotation_files, cli
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Run training as configured by ``argv``."""
     args = parse_args(argv)
     cfg = cli.load_config(args.config, args.work_dir, args.cfg_options, args.launcher)
+    check_annotation_files(cfg, ('train_dataloader', 'val_dataloader'))
     if args.amp:
         cli.enable_amp(cfg)
     if args.auto_scale_lr:

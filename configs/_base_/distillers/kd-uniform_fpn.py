@@ -4,9 +4,8 @@ custom_imports = dict(imports=['rlpkd'], allow_failed_imports=False)
 
 model = dict(
     type='rlpkd.PyramidDistiller',
-    student=None,  # set by the inheriting config
-    teacher=None,
-    teacher_ckpt=None,
+    # student=dict(cfg_path=...), teacher=dict(cfg_path=...), teacher_ckpt=...:
+    # set by the inheriting config.
     pyramid=dict(
         names=('P2', 'P3', 'P4', 'P5'),
         student=dict(module='neck', indices=(0, 1, 2, 3)),

@@ -12,3 +12,6 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='SGD', lr=0.02, momentum=0.9, weight_decay=0.0001),
     clip_grad=dict(max_norm=10, norm_type=2))
+
+# Toy runs are reproducible run to run (same seed for data order and init).
+randomness = dict(seed=0)
