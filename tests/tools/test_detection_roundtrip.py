@@ -102,3 +102,18 @@ def test_export_loads_into_mmdet_and_predicts_the_same(trained):
     theirs = inference_detector(distiller, image).pred_instances
     torch.testing.assert_close(ours.bboxes, theirs.bboxes)
     torch.testing.assert_close(ours.scores, theirs.scores)
+
+
+def test_resume_continues_from_the_last_checkpoint(trained):
+    import shutil
+    work_dir = trained['tmp'] / 'resumed'
+    shutil.copytree(trained['tmp'] / 'distill', work_dir)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / 'tools' / 'train.py'), str(DISTILL_CFG), '--work-dir',
+         str(work_dir), '--resume', '--cfg-options', *trained['opts'],
+         'train_cfg.max_epochs=2'], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert 'resumed epoch: 1' in out.stdout + out.stderr
+    resumed = CheckpointLoader.load_checkpoint(str(work_dir / 'epoch_2.pth'), 'cpu')
+    assert resumed['meta']['epoch'] == 2
+    assert 'optimizer' in resumed

@@ -14,6 +14,10 @@ class PerSampleFeatureLoss(nn.Module, metaclass=ABCMeta):
         loss_weight: multiplies the returned values.
     """
 
+    #: element-wise operations per feature element in the forward pass; the
+    #: cost model (``rlpkd.rl.cost_model``) uses it for the per-level FLOPs.
+    flops_per_element: float = 3.0  # subtract, square, sum
+
     def __init__(self, loss_weight: float = 1.0) -> None:
         super().__init__()
         self.loss_weight = loss_weight

@@ -24,6 +24,8 @@ class ChannelWiseKLLoss(PerSampleFeatureLoss):
         loss_weight: multiplies the loss.
     """
 
+    flops_per_element = 12.0  # 2 x log-softmax (div, exp, sum, sub) + exp, sub, mul, sum
+
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)
         self.tau = tau

@@ -25,6 +25,8 @@ class PKDLoss(PerSampleFeatureLoss):
         eps: added to the standard deviation.
     """
 
+    flops_per_element = 13.0  # 2 x standardise (mean, sub, square, sum, div) + sub, square, sum
+
     def __init__(self, loss_weight: float = 1.0, eps: float = 1e-6) -> None:
         super().__init__(loss_weight)
         self.eps = eps

@@ -1,0 +1,91 @@
+"""The level-selection MDP on the real toy Faster R-CNN teacher / student."""
+import pytest
+import torch
+
+from conftest import build_distiller
+from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
+
+
+@pytest.fixture(scope='module')
+def env():
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.eval()  # BN statistics per sample, so batched == one by one
+    return ParallelDistillationEnv(distiller, lambda_tradeoff=0.5, lookahead_lr=0.05)
+
+
+@pytest.fixture(scope='module')
+def images():
+    return torch.randn(3, 3, 64, 96, generator=torch.Generator().manual_seed(1))
+
+
+def test_state_layout(env, images):
+    states = env.reset(images)
+    # global 512 + pooled FPN levels 4 x 64 + loss + mask 4 + budget
+    assert env.state_dim == 512 + 4 * 64 + 1 + 4 + 1
+    assert states.shape == (3, env.state_dim)
+    assert torch.all(states[:, -1] == 1.0)            # unconstrained budget, last entry
+    assert torch.all(states[:, -5:-1] == 0)           # selected-so-far mask
+    assert torch.isfinite(states).all()
+
+
+def test_costs_follow_resolution(env):
+    flops = env.cost_model.flops
+    assert (flops[:-1] > flops[1:]).all()           # P2 dearest, P5 cheapest
+    assert flops[0] / flops[2] > 10                  # 16x the pixels of P4
+    torch.testing.assert_close(env.cost_model.fractions.sum(), torch.tensor(1.0))
+
+
+def test_rewards_trade_improvement_against_cost(env, images):
+    env.reset(images)
+    full = torch.ones(3, 4)
+    _, reward, done, info = env.step(full)
+    torch.testing.assert_close(info['improvement'], torch.ones(3))   # normalised by itself
+    torch.testing.assert_close(info['saved_cost'], torch.zeros(3))
+    torch.testing.assert_close(reward, torch.ones(3))
+    assert done.all()
+    env.reset(images)
+    _, reward, _, info = env.step(torch.zeros(3, 4))
+    torch.testing.assert_close(info['improvement'], torch.zeros(3), atol=1e-6, rtol=0)
+    torch.testing.assert_close(reward, torch.full((3,), 0.5))
+    env.reset(images)
+    _, _, _, info = env.step(torch.tensor([[0, 0, 0, 1.], [1, 0, 0, 0], [0, 1, 1, 0]]))
+    assert info['selected_layers'] == [['P5'], ['P2'], ['P3', 'P4']]
+    assert info['used_cost'][0] < info['used_cost'][1]
+    # a part of the pyramid gives part of the improvement
+    assert (info['improvement'] > 0).all() and (info['improvement'] < 1.5).all()
+
+
+def test_batched_equals_per_sample(env, images):
+    actions = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])
+    states = env.reset(images)
+    _, rewards, _, info = env.step(actions)
+    single = DistillationEnvironment(env.distiller, lambda_tradeoff=0.5, lookahead_lr=0.05)
+    for b in range(3):
+        state = single.reset(images[b])
+        torch.testing.assert_close(state, states[b], rtol=1e-4, atol=1e-5)
+        _, reward, done, sample_info = single.step(actions[b])
+        assert done
+        assert reward == pytest.approx(float(rewards[b]), rel=1e-3, abs=1e-5)
+        assert sample_info['selected_layers'] == info['selected_layers'][b]
+        assert sample_info['used_cost'] == pytest.approx(float(info['used_cost'][b]))
+
+
+def test_budget_penalty(images):
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.eval()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, budget=0.1,
+                                  over_budget_penalty=2.0)
+    states = env.reset(images)
+    assert torch.allclose(states[:, -1], torch.full((3,), 0.1))
+    _, reward, _, info = env.step(torch.ones(3, 4))
+    torch.testing.assert_close(reward, 1.0 - 2.0 * (1.0 - 0.1) * torch.ones(3))
+
+
+def test_environment_leaves_the_student_untouched(env, images):
+    before = {k: v.clone() for k, v in env.distiller.state_dict().items()}
+    env.reset(images)
+    env.step(torch.ones(3, 4))
+    after = env.distiller.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
