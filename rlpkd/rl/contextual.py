@@ -9,7 +9,8 @@ Each sample has a hidden *type* (think "only small objects", "only large objects
 share ``u[k, l]`` (rows sum to 1, like ``ΔL(a) / ΔL(1)`` of the real environment), levels
 cost ``c_l`` (P2 dearest), and
 
-    reward(a) = min(1, Σ_l u[k, l] a_l) + λ (1 − Σ_l c_l a_l) − penalty · max(0, Σ_l c_l a_l − budget).
+    used(a)   = Σ_l c_l a_l
+    reward(a) = min(1, Σ_l u[k, l] a_l) + λ (1 − used(a)) − penalty · max(0, used(a) − budget).
 
 With at most 2^L subsets the best action of every sample (the oracle) and the best
 single subset for all samples (the most a per-dataset NAS search can find) are exact.

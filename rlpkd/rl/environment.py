@@ -23,7 +23,7 @@ with training when used inside the distiller), and two batched per-sample lookah
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn

@@ -1,8 +1,8 @@
 """The level-selection MDP on the real toy Faster R-CNN teacher / student."""
 import pytest
 import torch
-
 from conftest import build_distiller
+
 from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
 
 
