@@ -61,7 +61,8 @@ setup(
         'cls': ['mmpretrain==1.2.0', 'torchvision'],
         'all': ['mmdet==3.3.0', 'pycocotools', 'mmsegmentation==1.2.2',
                 'ftfy', 'regex', 'mmpretrain==1.2.0', 'torchvision'],
-        'dev': ['pytest', 'ruff', 'tensorboard'],
+        'dev': ['pytest', 'ruff', 'tensorboard',
+                'stable-baselines3'],  # reference GAE in tests/rl
     },
     cmdclass={'build_py': BuildWithConfigs},
     zip_safe=False,

@@ -74,14 +74,19 @@ class ContextualSelectionEnv:
     def state_dim(self) -> int:
         return self.embedding.shape[1] + 1
 
+    def sample(self, batch_size: int, generator: Optional[torch.Generator] = None
+               ) -> Tuple[Tensor, Tensor, Tensor]:
+        """Draw samples: ``(states [B, S] (budget last), types [B], budgets [B])``."""
+        gen = self.generator if generator is None else generator
+        types = torch.randint(self.num_types, (batch_size,), generator=gen)
+        budget = self.budgets[torch.randint(len(self.budgets), (batch_size,), generator=gen)]
+        noise = self.noise * torch.randn(batch_size, self.embedding.shape[1], generator=gen)
+        return torch.cat([self.embedding[types] + noise, budget[:, None]], dim=1), types, budget
+
     def reset(self, batch_size: int) -> Tensor:
-        """Draw ``batch_size`` samples; return their states ``[B, S]`` (budget last)."""
-        self._types = torch.randint(self.num_types, (batch_size,), generator=self.generator)
-        pick = torch.randint(len(self.budgets), (batch_size,), generator=self.generator)
-        self._budget = self.budgets[pick]
-        noise = self.noise * torch.randn(batch_size, self.embedding.shape[1],
-                                         generator=self.generator)
-        return torch.cat([self.embedding[self._types] + noise, self._budget[:, None]], dim=1)
+        """Draw ``batch_size`` samples from the env's stream; return their states."""
+        states, self._types, self._budget = self.sample(batch_size)
+        return states
 
     def rewards(self, types: Tensor, budget: Tensor, action: Tensor) -> Tuple[Tensor, Tensor]:
         """``(reward [B], improvement [B])`` of ``action [B, L]`` for these samples."""
@@ -117,15 +122,12 @@ class ContextualSelectionEnv:
         best, index = self.subset_rewards(types, budget).max(dim=1)
         return best, self.subsets[index]
 
-    def expected(self, num_samples: int = 4096) -> dict:
-        """Exact-enough reference rewards on a fresh sample stream (its own seed).
+    def references(self, types: Tensor, budget: Tensor) -> dict:
+        """Reference mean rewards on these samples.
 
-        ``oracle``: mean best reward; ``best_fixed``: the best single subset for every
-        sample, and which; ``random``: uniform Bernoulli(0.5) over levels.
+        ``oracle``: best subset per sample; ``best_fixed``: the best single subset for
+        all of them, and which; ``random``: uniform Bernoulli(0.5) over levels.
         """
-        gen = torch.Generator().manual_seed(12345)
-        types = torch.randint(self.num_types, (num_samples,), generator=gen)
-        budget = self.budgets[torch.randint(len(self.budgets), (num_samples,), generator=gen)]
         table = self.subset_rewards(types, budget)                        # [N, 2^L]
         fixed = table.mean(dim=0)
         return dict(oracle=float(table.max(dim=1).values.mean()),

@@ -1,0 +1,23 @@
+"""Reinforcement learning of per-sample level selection.
+
+- :mod:`~rlpkd.rl.state`: the state a policy sees (``StateBuilder``);
+- :mod:`~rlpkd.rl.cost_model`: FLOPs of each level (``LevelCostModel``);
+- :mod:`~rlpkd.rl.environment`: the MDP on real pyramids (``ParallelDistillationEnv``,
+  ``DistillationEnvironment``);
+- :mod:`~rlpkd.rl.contextual`: a synthetic MDP with a known optimum;
+- :mod:`~rlpkd.rl.policy`: the LSTM / independent Bernoulli policy (``PolicyNetwork``);
+- :mod:`~rlpkd.rl.gae`, :mod:`~rlpkd.rl.buffer`, :mod:`~rlpkd.rl.ppo`: GAE, the rollout
+  buffer and ``PPOTrainer``.
+"""
+from .buffer import RolloutBuffer
+from .contextual import ContextualSelectionEnv
+from .cost_model import LevelCostModel
+from .environment import DistillationEnvironment, ParallelDistillationEnv
+from .gae import compute_gae
+from .policy import PolicyNetwork
+from .ppo import PPOTrainer
+from .state import StateBuilder
+
+__all__ = ['RolloutBuffer', 'ContextualSelectionEnv', 'LevelCostModel',
+           'DistillationEnvironment', 'ParallelDistillationEnv', 'compute_gae',
+           'PolicyNetwork', 'PPOTrainer', 'StateBuilder']

@@ -1,0 +1,226 @@
+"""PPO (clipped surrogate) update, CleanRL-style: every step of the update is visible here.
+
+The policy is any ``nn.Module`` with
+``evaluate_actions(states [N, S], actions [N, L]) -> (log_prob [N], entropy [N], value [N])``.
+
+One :meth:`PPOTrainer.train_step` = GAE over the rollout, flatten ``T * B`` samples, then
+``ppo_epochs`` passes over ``num_minibatches`` shuffled minibatches, one Adam step each.
+"""
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from torch import Tensor, nn
+
+from rlpkd.rl.gae import compute_gae, explained_variance
+
+# ---------------------------------------------------------------- pure loss functions
+
+
+def ppo_policy_loss(ratio: Tensor, advantages: Tensor, clip_epsilon: float) -> Tensor:
+    """Clipped surrogate ``-mean(min(r * A, clip(r, 1 - eps, 1 + eps) * A))``.
+
+    Args:
+        ratio: ``[N]`` ``pi_new(a|s) / pi_old(a|s)``.
+        advantages: ``[N]``.
+    """
+    unclipped = ratio * advantages
+    clipped = torch.clamp(ratio, 1.0 - clip_epsilon, 1.0 + clip_epsilon) * advantages
+    return -torch.min(unclipped, clipped).mean()
+
+
+def clip_fraction(ratio: Tensor, clip_epsilon: float) -> Tensor:
+    """Fraction of samples whose ratio left the trust region: ``mean(|r - 1| > eps)``."""
+    return ((ratio - 1.0).abs() > clip_epsilon).float().mean()
+
+
+def approx_kl(log_ratio: Tensor) -> Tensor:
+    """Low-variance KL(old || new) estimator ``mean((r - 1) - log r)`` (CleanRL / SB3).
+
+    Args:
+        log_ratio: ``[N]`` ``log pi_new(a|s) - log pi_old(a|s)``.
+    """
+    return (torch.exp(log_ratio) - 1.0 - log_ratio).mean()
+
+
+def value_loss(values: Tensor, returns: Tensor, old_values: Tensor | None = None,
+               clip_range: float | None = None) -> Tensor:
+    """Critic loss ``0.5 * mean((v - R)^2)``, optionally clipped around the rollout values.
+
+    With ``clip_range = c`` (CleanRL's ``clip_vloss``):
+    ``0.5 * mean(max((v - R)^2, (v_old + clip(v - v_old, -c, c) - R)^2))``.
+
+    Args:
+        values: ``[N]`` new critic values.
+        returns: ``[N]`` GAE returns (targets).
+        old_values: ``[N]`` values recorded in the rollout; needed with ``clip_range``.
+        clip_range: ``c``, or None for the plain MSE.
+    """
+    unclipped = (values - returns).pow(2)
+    if clip_range is None:
+        return 0.5 * unclipped.mean()
+    if old_values is None:
+        raise ValueError('value_loss with clip_range needs old_values')
+    values_clipped = old_values + torch.clamp(values - old_values, -clip_range, clip_range)
+    clipped = (values_clipped - returns).pow(2)
+    return 0.5 * torch.max(unclipped, clipped).mean()
+
+
+def _distributed_world_size() -> int:
+    """World size if ``torch.distributed`` is initialised, else 1."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size()
+    return 1
+
+
+# ---------------------------------------------------------------- trainer
+
+
+class PPOTrainer:
+    """Owns the optimiser and the shuffling generator; updates ``policy`` in place.
+
+    ``state_dict`` covers the optimiser and the generator, not the policy's parameters
+    (save those with the policy module). Under ``torch.distributed`` with world size > 1
+    the gradients and the early-stop KL are averaged over ranks, so every rank takes the
+    same steps and all policies stay identical.
+    """
+
+    def __init__(self, policy: nn.Module, lr: float = 3e-4, clip_epsilon: float = 0.2,
+                 value_coef: float = 0.5, entropy_coef: float = 0.01, gamma: float = 0.99,
+                 gae_lambda: float = 0.95, max_grad_norm: float = 0.5, ppo_epochs: int = 4,
+                 num_minibatches: int = 4, clip_value_loss: float | None = None,
+                 normalize_advantage: bool = True, target_kl: float | None = None,
+                 seed: int | None = None) -> None:
+        self.policy = policy
+        self.clip_epsilon = clip_epsilon
+        self.value_coef = value_coef
+        self.entropy_coef = entropy_coef
+        self.gamma = gamma
+        self.gae_lambda = gae_lambda
+        self.max_grad_norm = max_grad_norm
+        self.ppo_epochs = ppo_epochs
+        self.num_minibatches = num_minibatches
+        self.clip_value_loss = clip_value_loss
+        self.normalize_advantage = normalize_advantage
+        self.target_kl = target_kl
+        self.optimizer = torch.optim.Adam(policy.parameters(), lr=lr, eps=1e-5)
+        self.generator = torch.Generator()            # CPU; shuffles minibatch indices
+        if seed is None:
+            self.generator.seed()
+        else:
+            self.generator.manual_seed(seed)
+
+    def on_minibatch(self, epoch: int, index: int, stats: dict[str, Tensor]) -> None:
+        """Hook called after every minibatch step; no-op. ``stats`` holds detached
+        ``ratio [n]``, ``policy_loss``, ``value_loss``, ``entropy``, ``clip_fraction`` and
+        ``approx_kl``. Override to inspect single updates (e.g. in tests)."""
+
+    def _average_gradients(self, world_size: int) -> None:
+        """All-reduce (mean) every parameter gradient over the ranks."""
+        for param in self.policy.parameters():
+            if param.grad is not None:
+                dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
+                param.grad.div_(world_size)
+
+    def train_step(self, rollout: dict[str, Tensor]) -> dict[str, float]:
+        """One PPO update on a rollout.
+
+        Args:
+            rollout: ``states [T,B,S]``, ``actions [T,B,L]``, ``rewards``, ``values``,
+                ``log_probs``, ``dones`` ``[T,B]``, optional ``last_values [B]``.
+
+        Returns:
+            ``policy_loss``, ``value_loss``, ``entropy``, ``clip_fraction``, ``approx_kl``
+            (means over the minibatch steps taken), ``explained_variance`` (rollout values
+            vs returns) and ``num_updates`` (minibatch steps taken).
+        """
+        device = next(self.policy.parameters()).device
+        data = {k: v.detach().to(device, torch.float32) for k, v in rollout.items()}
+        rewards, values, dones = data['rewards'], data['values'], data['dones']
+        num_steps, num_envs = rewards.shape
+        last_values = data.get('last_values', torch.zeros(num_envs, device=device))
+
+        # 1. advantages and returns for the whole rollout
+        advantages, returns = compute_gae(rewards, values, dones, last_values,
+                                          self.gamma, self.gae_lambda)
+
+        # 2. flatten time and envs: N = T * B independent samples
+        n = num_steps * num_envs
+        b_states = data['states'].reshape(n, -1)
+        b_actions = data['actions'].reshape(n, -1)
+        b_log_probs = data['log_probs'].reshape(n)
+        b_values = values.reshape(n)
+        b_advantages = advantages.reshape(n)
+        b_returns = returns.reshape(n)
+        if n < self.num_minibatches:
+            raise ValueError(f'{n} samples cannot fill {self.num_minibatches} minibatches')
+
+        world_size = _distributed_world_size()
+        sums = dict(policy_loss=0.0, value_loss=0.0, entropy=0.0, clip_fraction=0.0,
+                    approx_kl=0.0)
+        num_updates = 0
+        self.policy.train()
+        stop = False
+        for epoch in range(self.ppo_epochs):
+            # 3. a fresh shuffle per epoch, split into num_minibatches near-equal parts
+            perm = torch.randperm(n, generator=self.generator).to(device)
+            for index, mb in enumerate(torch.tensor_split(perm, self.num_minibatches)):
+                new_log_prob, entropy, new_value = self.policy.evaluate_actions(
+                    b_states[mb], b_actions[mb])
+                log_ratio = new_log_prob - b_log_probs[mb]
+                ratio = log_ratio.exp()
+
+                mb_advantages = b_advantages[mb]
+                if self.normalize_advantage and mb.numel() > 1:
+                    mb_advantages = ((mb_advantages - mb_advantages.mean())
+                                     / (mb_advantages.std() + 1e-8))
+
+                pg_loss = ppo_policy_loss(ratio, mb_advantages, self.clip_epsilon)
+                v_loss = value_loss(new_value, b_returns[mb], old_values=b_values[mb],
+                                    clip_range=self.clip_value_loss)
+                entropy_mean = entropy.mean()
+                loss = pg_loss + self.value_coef * v_loss - self.entropy_coef * entropy_mean
+
+                # 4. one gradient step (gradients averaged over ranks before clipping)
+                self.optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                if world_size > 1:
+                    self._average_gradients(world_size)
+                nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+                self.optimizer.step()
+
+                with torch.no_grad():
+                    kl = approx_kl(log_ratio)
+                    if world_size > 1:                 # same early-stop decision everywhere
+                        dist.all_reduce(kl, op=dist.ReduceOp.SUM)
+                        kl = kl / world_size
+                    stats = dict(ratio=ratio.detach(), policy_loss=pg_loss.detach(),
+                                 value_loss=v_loss.detach(), entropy=entropy_mean.detach(),
+                                 clip_fraction=clip_fraction(ratio, self.clip_epsilon),
+                                 approx_kl=kl)
+                for key in sums:
+                    sums[key] += float(stats[key])
+                num_updates += 1
+                self.on_minibatch(epoch, index, stats)
+
+                # 5. CleanRL-style early stop: this step is kept, the rest is skipped
+                if self.target_kl is not None and float(kl) > self.target_kl:
+                    stop = True
+                    break
+            if stop:
+                break
+
+        result = {key: total / num_updates for key, total in sums.items()}
+        result['explained_variance'] = float(explained_variance(values, returns))
+        result['num_updates'] = float(num_updates)
+        return result
+
+    def state_dict(self) -> dict:
+        """Optimiser state and the shuffling generator's RNG state."""
+        return dict(optimizer=self.optimizer.state_dict(),
+                    generator=self.generator.get_state())
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore optimiser and generator (the policy's parameters are loaded separately)."""
+        self.optimizer.load_state_dict(state_dict['optimizer'])
+        self.generator.set_state(torch.as_tensor(state_dict['generator'], dtype=torch.uint8).cpu())
