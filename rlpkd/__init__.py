@@ -2,7 +2,7 @@
 
 Importing the package registers every component in the ``rlpkd`` registries.
 """
-from . import models  # noqa: F401  (registers models, losses, selectors)
+from . import engine, evaluation, models  # noqa: F401  (register components)
 from .registry import MODELS
 
 __version__ = '0.1.0'

@@ -3,9 +3,11 @@
 A config of any OpenMMLab project reaches these components with
 ``custom_imports = dict(imports=['rlpkd'])`` and ``type='rlpkd.PyramidDistiller'``
 (or a plain ``type='PyramidDistiller'`` when ``default_scope = 'rlpkd'``).
-Later issues add one line per registry they need (loops, hooks, metrics).
 """
 from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.registry import HOOKS as MMENGINE_HOOKS
+from mmengine.registry import LOOPS as MMENGINE_LOOPS
+from mmengine.registry import METRICS as MMENGINE_METRICS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
@@ -15,3 +17,9 @@ MODULE2PACKAGE.setdefault('rlpkd', 'rlpkd')
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='rlpkd',
                   locations=['rlpkd.models'])
+LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='rlpkd',
+                 locations=['rlpkd.engine.loops'])
+HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='rlpkd',
+                 locations=['rlpkd.engine.hooks'])
+METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='rlpkd',
+                   locations=['rlpkd.evaluation'])

@@ -13,6 +13,7 @@ import os.path as osp
 from collections.abc import Sequence
 from typing import Any
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
@@ -118,9 +119,25 @@ def add_dump_results(cfg: Config, out: str) -> None:
 
 def build_runner(cfg: Config) -> Runner:
     """Build the runner, through ``RUNNERS`` when the config names a ``runner_type``."""
+    if cfg.get('launcher', 'none') != 'none' and not torch.cuda.is_available():
+        init_cpu_distributed(cfg)
     if 'runner_type' not in cfg:
         return Runner.from_cfg(cfg)
     return RUNNERS.build(cfg)
+
+
+def init_cpu_distributed(cfg: Config) -> None:
+    """Let ``--launcher pytorch`` run on CPU-only machines (gloo), e.g. for tests.
+
+    mmengine's launcher always calls ``torch.cuda.set_device``; initialising the process
+    group first makes the runner skip its own initialisation. The DDP wrapper then gets
+    ``device_ids=None``, which is what DDP requires for CPU modules. GPU runs are untouched.
+    """
+    if not torch.distributed.is_initialized():
+        torch.distributed.init_process_group(backend='gloo')
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel')
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
 
 
 def save_metrics(metrics: dict[str, Any] | None, work_dir: str) -> str:

@@ -1,4 +1,6 @@
-"""Models: the distiller and the parts it wires (taps, connectors, losses, selectors)."""
+"""Models: the distiller and the parts it wires (taps, connectors, losses, selectors,
+balancers)."""
+from .balancers import GradNormBalancer
 from .connectors import ConvNormConnector
 from .distillers import PyramidDistiller
 from .losses import ChannelWiseKLLoss, FeatureMSELoss, PerSampleFeatureLoss, PKDLoss
@@ -7,4 +9,4 @@ from .taps import PyramidTap
 
 __all__ = ['ConvNormConnector', 'PyramidDistiller', 'ChannelWiseKLLoss', 'FeatureMSELoss',
            'PerSampleFeatureLoss', 'PKDLoss', 'FixedSelector', 'LevelSelector',
-           'UniformSelector', 'PyramidTap']
+           'UniformSelector', 'PyramidTap', 'GradNormBalancer']

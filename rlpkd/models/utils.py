@@ -58,6 +58,10 @@ def resolve_model_cfg(cfg: dict,
     model_cfg = Config(dict(model=file_cfg.model))
     model_cfg.merge_from_dict(dict(model=override), allow_list_keys=True)
     model = copy.deepcopy(model_cfg.model)
+    # mmpretrain (and some mmseg / mmdet configs) keep the data preprocessor beside
+    # `model`; the runner and `mmpretrain.apis.init_model` merge it in the same way.
+    if 'data_preprocessor' not in model and file_cfg.get('data_preprocessor') is not None:
+        model['data_preprocessor'] = copy.deepcopy(file_cfg.data_preprocessor)
     scope = model.pop('_scope_', None) or file_cfg.get('default_scope')
     if scope is None and '::' in path:
         scope = path.split('::', 1)[0]

@@ -11,7 +11,10 @@ S = G + Σ_l C_l + 1 + L + 1; for a 256-channel, 4-level FPN and G = 512 that is
 - pooled level l: the student's level l average-pooled ``[B, C_l]``;
 - each feature block is layer-normalised (no parameters), so the policy sees the
   same scale whatever the network;
-- distill loss: the sample's current all-level distillation loss, log1p-compressed;
+- distill loss: the sample's current pyramid gap, measured cheaply on pooled features
+  (:func:`pooled_gap`: a 1x1 connector and eval-mode BN commute with average pooling,
+  so this is the MSE of the pooled connector output at no extra full-resolution
+  compute), log1p-compressed;
 - selected-so-far mask: what the episode has chosen before its first decision (zeros;
   the sequential policy tracks its own choices level by level);
 - budget: the episode's cost budget as a fraction of the all-level cost, 1 = none.
@@ -86,3 +89,26 @@ class StateBuilder(nn.Module):
 def pooled(feat: Tensor) -> Tensor:
     """``[B, C, H, W]`` -> ``[B, C]`` float32 global average."""
     return feat.float().mean(dim=(2, 3))
+
+
+@torch.no_grad()
+def pooled_gap(distiller: nn.Module, student_feats: Sequence[Tensor],
+               teacher_feats: Sequence[Tensor]) -> Tensor:
+    """``[B]`` mean over levels of ``mean_c (connector(pool S_l) − pool T_l)^2``.
+
+    Connectors run in eval mode on ``[B, C, 1, 1]`` pooled inputs (exactly the pooled
+    connector output for a 1x1 conv + eval BN).
+    """
+    connectors = distiller.connectors
+    was_training = connectors.training
+    connectors.eval()
+    try:
+        gaps = []
+        for name, s_feat, t_feat in zip(distiller.level_names, student_feats, teacher_feats):
+            s = pooled(s_feat)[:, :, None, None]
+            if name in connectors:
+                s = connectors[name](s.to(s_feat.dtype)).float()
+            gaps.append((s.flatten(1) - pooled(t_feat)).pow(2).mean(dim=1))
+    finally:
+        connectors.train(was_training)
+    return torch.stack(gaps, dim=1).mean(dim=1)

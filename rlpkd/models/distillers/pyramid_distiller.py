@@ -51,6 +51,11 @@ class PyramidDistiller(BaseModel):
         connector: adapter config for levels whose channels differ (in/out channels
             are filled in); ``None`` makes a channel mismatch an error.
         distill_weight: multiplies ``loss_distill``.
+        balancer: level-loss balancer config, e.g. ``dict(type='GradNormBalancer')``
+            (:class:`~rlpkd.models.balancers.GradNormBalancer`). ``None`` weighs every
+            level 1. With one, ``loss_distill = distill_weight · mean_l(w_l · per_level_l)``
+            and the outputs carry ``gradnorm_w_<level>`` every iteration (no 'loss' in
+            the key: mmengine logs it and leaves it out of the total).
         probe_size: ``(H, W)`` of the zero image used at build time to check taps
             and read each level's channels.
         init_cfg: mmengine initialisation config.
@@ -65,6 +70,7 @@ class PyramidDistiller(BaseModel):
                  selector: dict = dict(type='UniformSelector'),
                  connector: Optional[dict] = None,
                  distill_weight: float = 1.0,
+                 balancer: Optional[dict] = None,
                  probe_size: Sequence[int] = (64, 64),
                  init_cfg: Optional[dict] = None) -> None:
         self.student = None  # set below; BaseModel needs the preprocessor first
@@ -90,8 +96,11 @@ class PyramidDistiller(BaseModel):
         self.connectors = self._build_connectors(connector, probe_size)
         self.level_loss = MODELS.build(level_loss)
         self.selector: LevelSelector = MODELS.build(selector)
-        self.selector.bind(names)
+        self.selector.bind(self)
         self.distill_weight = distill_weight
+        self.balancer = MODELS.build(balancer) if balancer is not None else None
+        if self.balancer is not None:
+            self.balancer.bind(names, model=self)
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, ckpt: Optional[str]) -> None:
@@ -137,45 +146,96 @@ class PyramidDistiller(BaseModel):
         return connectors
 
     def train(self, mode: bool = True) -> 'PyramidDistiller':
-        """Switch the student (and connectors, selector) mode; the teacher stays in eval."""
+        """Switch the student (and connectors, selector) mode; the teacher and frozen
+        student modules stay in eval."""
         super().train(mode)
         self.teacher.eval()
+        for name in getattr(self, 'frozen_student_modules', ()):
+            self.student.get_submodule(name).eval()
         return self
+
+    def freeze_student(self, modules: Sequence[str] = ()) -> None:
+        """Freeze exactly these student modules (e.g. ``('backbone',)``); unfreeze others.
+
+        Frozen modules get no gradient and keep their BN statistics (eval mode). Used by
+        the phase loop: phase 2 learns the policy with the student backbone frozen.
+        """
+        for name in set(getattr(self, 'frozen_student_modules', ())) - set(modules):
+            self.student.get_submodule(name).requires_grad_(True)
+        for name in modules:
+            self.student.get_submodule(name).requires_grad_(False)
+        self.frozen_student_modules = tuple(modules)
+        self.train(self.training)
 
     # ---------------------------------------------------------------- forward
     def forward(self, inputs: Tensor, data_samples=None, mode: str = 'tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
+        if mode == 'predict' and self.selector.reports_selection:
+            return self.predict_with_selection(inputs, data_samples)
         return self.student(inputs, data_samples, mode=mode)
+
+    @torch.no_grad()
+    def predict_with_selection(self, inputs: Tensor, data_samples) -> list:
+        """The student's predictions, each carrying the selector's decision for its image
+        (metainfo ``level_selection`` ``[L]`` and the selector's ``info``, e.g. ``used_cost``)."""
+        with self.teacher_tap.record() as teacher_feats:
+            self.teacher.extract_feat(inputs)
+        with self.student_tap.record() as student_feats, self.selector.observe() as seen:
+            results = self.student.predict(inputs, data_samples)
+        selection = self.selector(SelectionContext(student_feats, teacher_feats,
+                                                   self.level_names, seen))
+        for i, result in enumerate(results):
+            meta = {k: float(v[i]) for k, v in selection.info.items()}
+            result.set_metainfo(dict(level_selection=selection.mask[i].tolist(), **meta))
+        return results
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """The student's task losses plus ``loss_distill`` (and per-level logs)."""
         with torch.no_grad(), self.teacher_tap.record() as teacher_feats:
             self.teacher.extract_feat(inputs)
-        with self.student_tap.record() as student_feats:
+        with self.student_tap.record() as student_feats, self.selector.observe() as seen:
             losses = self.student.loss(inputs, data_samples)
-        losses.update(self.distill_losses(student_feats, teacher_feats))
+        losses.update(self.distill_losses(student_feats, teacher_feats, seen))
         return losses
 
-    def distill_losses(self, student_feats: List[Tensor],
-                       teacher_feats: List[Tensor]) -> Dict[str, Tensor]:
+    def distill_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                       observed: Optional[dict] = None) -> Dict[str, Tensor]:
         """Select levels per sample and return ``loss_distill`` + per-level values."""
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
-                                                   self.level_names))
+                                                   self.level_names, observed or {}))
         mask = selection.mask
-        pair_loss = self.pair_losses(student_feats, teacher_feats, mask)      # [B, L]
+        columns = self.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [B]
+        pair_loss = torch.stack(columns, dim=1)                               # [B, L]
         per_level = (mask * pair_loss).mean(dim=0)                            # [L]
         if not torch.isfinite(per_level).all():
             bad = [n for n, v in zip(self.level_names, per_level) if not torch.isfinite(v)]
             raise FloatingPointError(f'`model.level_loss` is not finite on level(s) {bad}')
-        losses = {'loss_distill': self.distill_weight * per_level.mean()}
-        for name, value in zip(self.level_names, per_level.detach()):
+        weighted, losses = per_level, {}
+        if self.balancer is not None:
+            # one graph per level: a level's gradient norm backpropagates its loss only
+            level_losses = [(m * c).mean() for m, c in zip(mask.unbind(dim=1), columns)]
+            shared = self.get_parameter(self.balancer.param_name)
+            level_weights = self.balancer(level_losses, mask.mean(dim=0), shared)  # [L]
+            weighted = level_weights * per_level
+            losses.update(self.balancer.log_vars(level_weights))
+        losses['loss_distill'] = self.distill_weight * weighted.mean()
+        rates = (mask != 0).float().mean(dim=0)
+        for name, value, rate in zip(self.level_names, per_level.detach(), rates):
             losses[f'distill_{name}'] = value
+            losses[f'select_{name}'] = rate
+        if 'used_cost' in selection.info:
+            losses['distill_cost'] = selection.info['used_cost'].mean()
         return losses
 
     def pair_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
                     mask: Tensor) -> Tensor:
         """``[B, L]`` level losses, computed only for pairs with a non-zero mask."""
+        return torch.stack(self.pair_loss_columns(student_feats, teacher_feats, mask), dim=1)
+
+    def pair_loss_columns(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+                          mask: Tensor) -> List[Tensor]:
+        """The columns of :meth:`pair_losses`: L tensors ``[B]``, each its own graph."""
         batch, columns = mask.shape[0], []
         for level, (name, s_feat, t_feat) in enumerate(
                 zip(self.level_names, student_feats, teacher_feats)):
@@ -188,7 +248,7 @@ class PyramidDistiller(BaseModel):
                 values = self.level_pair_loss(name, s_feat[index], t_feat[index])
                 column = column.index_put((index,), values)
             columns.append(column)
-        return torch.stack(columns, dim=1)
+        return columns
 
     def level_pair_loss(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
         """Connector, resize to the teacher's size, loss: ``[k, C, H, W]`` x 2 -> ``[k]``."""

@@ -16,8 +16,8 @@ class StaticSelector(LevelSelector):
     def kept_levels(self) -> Sequence[str]:
         raise NotImplementedError
 
-    def bind(self, level_names: Sequence[str]) -> None:
-        super().bind(level_names)
+    def bind(self, distiller) -> None:
+        super().bind(distiller)
         kept = set(self.kept_levels())
         keep = torch.tensor([float(name in kept) for name in self.level_names])
         self.register_buffer('keep', keep, persistent=False)

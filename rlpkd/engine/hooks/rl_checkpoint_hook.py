@@ -1,0 +1,42 @@
+"""Keeps the RL state that is not part of the model in mmengine checkpoints."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import torch
+from mmengine.hooks import Hook
+
+from rlpkd.registry import HOOKS
+
+
+@HOOKS.register_module()
+class RLCheckpointHook(Hook):
+    """Save / restore :class:`PhaseTrainLoop`'s PPO optimiser and pending transitions,
+    and the RNG states (torch, CUDA, numpy, random), under ``checkpoint['rl_state']``.
+
+    The policy itself is part of the model's ``state_dict``. The loop registers this hook
+    itself, so ``--resume`` continues any phase exactly.
+    """
+
+    priority = 'LOW'
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        checkpoint['rl_state'] = dict(
+            loop=runner.train_loop.rl_state_dict(),
+            rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
+                     random=random.getstate(),
+                     cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available()
+                     else None))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        state = checkpoint.get('rl_state')
+        if state is None or not hasattr(runner.train_loop, 'load_rl_state_dict'):
+            return
+        runner.train_loop.load_rl_state_dict(state['loop'])
+        rng = state['rng']
+        torch.set_rng_state(rng['torch'])
+        np.random.set_state(rng['numpy'])
+        random.setstate(rng['random'])
+        if rng['cuda'] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng['cuda'])

@@ -1,0 +1,3 @@
+from .phase_loop import Phase, PhaseTrainLoop
+
+__all__ = ['Phase', 'PhaseTrainLoop']

@@ -1,0 +1,130 @@
+"""RL-PyramidKD through tools/train.py: phases, freezing, kill-and-resume, DDP, test metrics."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from mmengine.runner import CheckpointLoader
+
+from rlpkd.datasets import generate_toy_coco
+
+ROOT = Path(__file__).resolve().parents[2]
+RL_CFG = ROOT / 'configs' / 'faster_rcnn' / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
+
+
+def options(data: Path) -> list[str]:
+    """16 images, batch 4: phases of 1 / 2 / 1 epochs of 4 iterations; no workers, so
+    every random number comes from the main process (exact resume)."""
+    ann_val = f'{data}/annotations/instances_val.json'
+    opts = [f'{k}_dataloader.{v}' for k in ('train', 'val', 'test')
+            for v in (f'dataset.data_root={data}/', 'num_workers=0',
+                      'persistent_workers=False')]
+    return opts + [
+        f'val_evaluator.ann_file={ann_val}', f'test_evaluator.0.ann_file={ann_val}',
+        'model.teacher_ckpt=None', 'train_dataloader.batch_size=2',
+        'train_cfg.phases.0.epochs=1', 'train_cfg.phases.1.epochs=2',
+        'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.ppo_interval=3',
+        'train_cfg.phases.2.rollout_interval=2', 'train_cfg.phases.2.ppo_interval=2',
+        'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=1',
+        'default_hooks.logger.interval=1']
+
+
+def train_cmd(work_dir: Path, opts: list[str], *extra: str) -> list[str]:
+    return [sys.executable, str(ROOT / 'tools' / 'train.py'), str(RL_CFG), '--work-dir',
+            str(work_dir), *extra, '--cfg-options', *opts]
+
+
+def run(cmd: list[str], **kwargs) -> str:
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, **kwargs)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return proc.stdout + proc.stderr
+
+
+def state(path: Path) -> dict:
+    return CheckpointLoader.load_checkpoint(str(path), 'cpu')['state_dict']
+
+
+def subset(sd: dict, prefix: str) -> dict:
+    return {k: v for k, v in sd.items() if k.startswith(prefix)}
+
+
+def equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope='module')
+def run_a(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('rl')
+    data = tmp / 'data'
+    generate_toy_coco(data, num_train=8, num_val=4, seed=5)
+    opts = options(data)
+    log = run(train_cmd(tmp / 'a', opts))
+    return dict(tmp=tmp, data=data, opts=opts, log=log, work=tmp / 'a')
+
+
+def test_three_phases_run(run_a):
+    log = run_a['log']
+    for phase in ('warmup', 'policy', 'joint'):
+        assert f"phase '{phase}'" in log
+    assert 'rl/reward' in log and 'select_P2' in log
+    ckpt = CheckpointLoader.load_checkpoint(str(run_a['work'] / 'epoch_4.pth'), 'cpu')
+    assert 'rl_state' in ckpt and 'ppo' in ckpt['rl_state']['loop']
+    assert any(k.startswith('selector.policy.') for k in ckpt['state_dict'])
+
+
+def test_backbone_frozen_only_in_policy_phase(run_a):
+    e1, e3, e4 = (state(run_a['work'] / f'epoch_{i}.pth') for i in (1, 3, 4))
+    assert equal(subset(e1, 'student.backbone.'), subset(e3, 'student.backbone.'))
+    assert not equal(subset(e1, 'student.neck.'), subset(e3, 'student.neck.'))
+    assert not equal(subset(e1, 'selector.policy.'), subset(e3, 'selector.policy.'))
+    assert not equal(subset(e3, 'student.backbone.'), subset(e4, 'student.backbone.'))
+
+
+def test_kill_and_resume_matches_uninterrupted(run_a):
+    work = run_a['tmp'] / 'b'
+    proc = subprocess.Popen(train_cmd(work, run_a['opts']), cwd=ROOT,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 600
+    # kill as soon as the checkpoint in the middle of phase 2 is complete
+    while time.time() < deadline and proc.poll() is None:
+        last = work / 'last_checkpoint'
+        if last.exists() and last.read_text().strip().endswith('epoch_2.pth'):
+            os.kill(proc.pid, signal.SIGKILL)
+            break
+        time.sleep(0.05)
+    proc.wait()
+    assert not (work / 'epoch_4.pth').exists(), 'the run finished before it was killed'
+    run(train_cmd(work, run_a['opts'], '--resume'))
+    a, b = state(run_a['work'] / 'epoch_4.pth'), state(work / 'epoch_4.pth')
+    assert equal(subset(a, 'selector.policy.'), subset(b, 'selector.policy.'))
+    assert equal(subset(a, 'student.'), subset(b, 'student.'))
+
+
+def test_two_process_gloo_keeps_policy_identical(run_a):
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29517')
+    log = run(['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(RL_CFG), '2',
+               '--work-dir', str(run_a['tmp'] / 'ddp'), '--cfg-options', *run_a['opts']],
+              env=env, timeout=900)
+    assert 'policy parameters identical on 2 ranks' in log
+
+
+def test_test_tool_reports_selection(run_a):
+    dump = run_a['tmp'] / 'decisions.jsonl'
+    out = run([sys.executable, str(ROOT / 'tools' / 'test.py'), str(RL_CFG),
+               str(run_a['work'] / 'epoch_4.pth'), '--work-dir', str(run_a['tmp'] / 'test'),
+               '--cfg-options', *run_a['opts'], f'test_evaluator.1.dump_file={dump}'])
+    metrics = json.loads(next(ln for ln in out.splitlines()
+                              if ln.startswith('metrics: '))[len('metrics: '):])
+    rates = [metrics[f'selection/rate_P{i}'] for i in range(2, 6)]
+    assert all(0.0 <= r <= 1.0 for r in rates)
+    assert 0.0 <= metrics['selection/cost_fraction'] <= 1.0
+    assert 'coco/bbox_mAP' in metrics
+    records = [json.loads(line) for line in dump.read_text().splitlines()]
+    assert len(records) == 4 and all(len(r['levels']) == 4 for r in records)
