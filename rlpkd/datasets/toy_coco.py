@@ -23,13 +23,14 @@ same arguments, and the first ``n`` images do not depend on how many are asked f
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from .common import check_args, check_out_dir, remove_stale_images, write_json, write_png
 
 CLASSES = ('circle', 'square', 'triangle')
 SIZE_GROUPS = ('small', 'large', 'mixed')
@@ -41,13 +42,10 @@ LARGE_FRAC = {'large': (0.45, 0.90), 'mixed': (0.45, 0.60)}  # of the image side
 GROUP_COUNTS = {'small': ((3, 6), (0, 0)), 'large': ((0, 0), (1, 2)), 'mixed': ((2, 4), (1, 2))}
 MAX_IOU = 0.1
 MAX_TRIES = 100
-MIN_IMG_SIZE, MAX_IMG_SIZE = 32, 4096
-MAX_IMAGES = 999_999  # file names have six digits
 MIN_RGB_DISTANCE, MIN_LUMA_DIFF = 120.0, 50.0
 
 _VERTICES = {'circle': 32, 'square': 4, 'triangle': 3}  # regular polygons
 _SHIFT = 4  # fixed-point bits of cv2.fillPoly vertices
-_PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 6]
 _GAP_KERNEL = np.ones((3, 3), np.uint8)  # keeps a one-pixel gap between objects
 
 
@@ -73,18 +71,6 @@ class ToyObject:
         ys, xs = np.nonzero(self.mask)
         x0, y0 = int(xs.min()), int(ys.min())
         return [float(x0), float(y0), float(xs.max() - x0 + 1), float(ys.max() - y0 + 1)]
-
-
-def _check_args(num_train: Any, num_val: Any, img_size: Any, seed: Any) -> None:
-    """Raise ``TypeError``/``ValueError`` naming the first argument that makes no sense."""
-    limits = (('num_train', num_train, 1, MAX_IMAGES), ('num_val', num_val, 1, MAX_IMAGES),
-              ('img_size', img_size, MIN_IMG_SIZE, MAX_IMG_SIZE), ('seed', seed, 0, None))
-    for name, value, low, high in limits:
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-            raise TypeError(f'{name} must be an integer, got {value!r}')
-        if value < low or (high is not None and value > high):
-            bounds = f'>= {low}' if high is None else f'in [{low}, {high}]'
-            raise ValueError(f'{name} must be {bounds}, got {value}')
 
 
 def _iou(a: list[float], b: list[float]) -> float:
@@ -150,9 +136,14 @@ def _sample_size(rng: np.random.Generator, kind: str, group: str, img_size: int)
 
 
 def _place(rng: np.random.Generator, kind: str, group: str, img_size: int,
-           placed: list[ToyObject], occupied: np.ndarray) -> ToyObject | None:
-    """Rejection-sample one object that neither touches nor heavily overlaps ``placed``."""
-    label = int(rng.integers(len(CLASSES)))
+           placed: list[ToyObject], occupied: np.ndarray,
+           label: int | None = None) -> ToyObject | None:
+    """Rejection-sample one object that neither touches nor heavily overlaps ``placed``.
+
+    Its class is ``label``, or drawn at random when ``label`` is ``None``.
+    """
+    if label is None:
+        label = int(rng.integers(len(CLASSES)))
     for _ in range(MAX_TRIES):
         size = _sample_size(rng, kind, group, img_size)
         points = _polygon(rng, label, size, img_size)
@@ -166,15 +157,19 @@ def _place(rng: np.random.Generator, kind: str, group: str, img_size: int,
     return None
 
 
-def _sample_objects(rng: np.random.Generator, group: str, img_size: int) -> list[ToyObject]:
-    """Objects of one image of size group ``group``; large ones are placed first."""
+def _sample_objects(rng: np.random.Generator, group: str, img_size: int,
+                    label: int | None = None) -> list[ToyObject]:
+    """Objects of one image of size group ``group``; large ones are placed first.
+
+    All objects are of class ``label``, or each of a random class when it is ``None``.
+    """
     (s_lo, s_hi), (l_lo, l_hi) = GROUP_COUNTS[group]
     kinds = (['large'] * int(rng.integers(l_lo, l_hi + 1))
              + ['small'] * int(rng.integers(s_lo, s_hi + 1)))
     placed: list[ToyObject] = []
     occupied = np.zeros((img_size, img_size), bool)
     for kind in kinds:
-        obj = _place(rng, kind, group, img_size, placed, occupied)
+        obj = _place(rng, kind, group, img_size, placed, occupied, label)
         if obj is not None:
             placed.append(obj)
             occupied |= cv2.dilate(obj.mask.astype(np.uint8), _GAP_KERNEL).astype(bool)
@@ -207,11 +202,16 @@ def _contrast_colour(rng: np.random.Generator, under: np.ndarray) -> np.ndarray:
     return np.full(3, 0 if _luma(under) >= 128 else 255, np.uint8)
 
 
-def render_image(rng: np.random.Generator, group: str,
-                 img_size: int) -> tuple[np.ndarray, list[ToyObject]]:
-    """Draw one ``img_size`` x ``img_size`` BGR image of size group ``group``."""
+def render_image(rng: np.random.Generator, group: str, img_size: int,
+                 label: int | None = None) -> tuple[np.ndarray, list[ToyObject]]:
+    """Draw one ``img_size`` x ``img_size`` BGR image of size group ``group``.
+
+    Every object is of class ``label`` (an index into :data:`CLASSES`) when given;
+    with ``None`` each object's class is random (and the output is unchanged from
+    before ``label`` existed).
+    """
     img = _background(rng, img_size)
-    objects = _sample_objects(rng, group, img_size)
+    objects = _sample_objects(rng, group, img_size, label)
     for obj in objects:
         img[obj.mask] = _contrast_colour(rng, img[obj.mask].mean(axis=0))
     return img, objects
@@ -222,23 +222,6 @@ def _annotation(obj: ToyObject, ann_id: int, image_id: int) -> dict[str, Any]:
     return {'id': ann_id, 'image_id': image_id, 'category_id': obj.label + 1,
             'bbox': obj.bbox, 'area': float(obj.mask.sum()), 'iscrowd': 0,
             'segmentation': [obj.outline]}
-
-
-def _write_png(path: Path, img: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), img, _PNG_PARAMS):
-        raise OSError(f'cv2.imwrite failed for {path}')
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    text = json.dumps(data, sort_keys=True, separators=(',', ':')) + '\n'
-    path.write_bytes(text.encode('utf-8'))
-
-
-def _remove_stale_images(img_dir: Path, num_images: int) -> None:
-    """Delete numbered PNGs left by an earlier, larger run into the same folder."""
-    for path in img_dir.glob('[0-9]' * 6 + '.png'):
-        if int(path.stem) > num_images:
-            path.unlink()
 
 
 def _write_split(out_dir: Path, split: str, num_images: int, img_size: int,
@@ -253,14 +236,14 @@ def _write_split(out_dir: Path, split: str, num_images: int, img_size: int,
         rng = np.random.default_rng([seed, SPLITS.index(split), index])
         img, objects = render_image(rng, group, img_size)
         file_name = f'{image_id:06d}.png'
-        _write_png(img_dir / file_name, img)
+        write_png(img_dir / file_name, img)
         images.append({'id': image_id, 'file_name': file_name, 'width': img_size,
                        'height': img_size, 'size_group': group})
         annotations += [_annotation(obj, len(annotations) + k + 1, image_id)
                         for k, obj in enumerate(objects)]
-    _remove_stale_images(img_dir, num_images)
+    remove_stale_images(img_dir, num_images)
     ann_file = out_dir / 'annotations' / f'instances_{split}.json'
-    _write_json(ann_file, {
+    write_json(ann_file, {
         'info': {'description': f'rlpkd toy shapes, {split} split, seed {seed}'},
         'licenses': [], 'images': images, 'annotations': annotations,
         'categories': [{'id': i + 1, 'name': name} for i, name in enumerate(CLASSES)]})
@@ -293,10 +276,8 @@ def generate_toy_coco(out_dir: str | Path, num_train: int = 240, num_val: int = 
         ValueError: If a count, size or seed is out of range; the message names it.
         TypeError: If one of them is not an integer; the message names it.
     """
-    _check_args(num_train, num_val, img_size, seed)
-    if not str(out_dir):
-        raise ValueError('out_dir must be a non-empty path')
-    root = Path(out_dir)
+    check_args(num_train, num_val, img_size, seed)
+    root = check_out_dir(out_dir)
     (root / 'annotations').mkdir(parents=True, exist_ok=True)
     summary: dict[str, Any] = {'out_dir': str(root), 'classes': list(CLASSES),
                                'img_size': int(img_size), 'seed': int(seed)}
