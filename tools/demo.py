@@ -2,10 +2,12 @@
 
 1. generate the toy COCO data (deterministic) into ``data/toy_coco``;
 2. train the toy teacher, or reuse the one cached for the same config and data;
-3. train the student alone (baseline) and the distilled student, same schedule;
+3. train the student alone (baseline) and with uniform pyramid KD, same schedule;
 4. evaluate all three with COCO mAP via ``tools/test.py``; check that the exported
    student checkpoint reproduces the distilled model's mAP;
-5. print a table and write it to ``<work-dir>/results.md`` / ``results.json``.
+5. train RL-PyramidKD (phases 1-3) on the same data and report its mAP, the fraction
+   of the distillation cost its policy spends and how often it keeps each level;
+6. print a table and write it to ``<work-dir>/results.md`` / ``results.json``.
 
 Every step runs the same ``tools/*.py`` a user runs. Numbers are toy-scale CPU numbers.
 """
@@ -25,6 +27,8 @@ CFG = ROOT / 'configs' / 'faster_rcnn'
 TEACHER_CFG = CFG / 'faster-rcnn_r18-w32_fpn_toy-coco.py'
 STUDENT_CFG = CFG / 'faster-rcnn_r18-w16_fpn_toy-coco.py'
 DISTILL_CFG = CFG / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
+RL_CFG = CFG / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
+LEVELS = ('P2', 'P3', 'P4', 'P5')
 METRICS = ('bbox_mAP', 'bbox_mAP_50', 'bbox_mAP_s', 'bbox_mAP_m', 'bbox_mAP_l')
 
 
@@ -52,7 +56,11 @@ def test(cfg: Path, ckpt: Path, work_dir: Path, *options: str) -> dict:
     run('test.py', str(cfg), str(ckpt), '--work-dir', str(work_dir), *extra,
         log=work_dir.with_suffix('.test.log'))
     metrics = json.loads((work_dir / 'metrics.json').read_text())
-    return {k: metrics[f'coco/{k}'] for k in METRICS}
+    out = {k: metrics[f'coco/{k}'] for k in METRICS}
+    if 'selection/cost_fraction' in metrics:  # a learned selector's test-time decisions
+        out['cost'] = metrics['selection/cost_fraction']
+        out['rates'] = [metrics[f'selection/rate_{n}'] for n in LEVELS]
+    return out
 
 
 def num_params(cfg: Path) -> float:
@@ -81,13 +89,16 @@ def cached_teacher(work_dir: Path, cache: Path, data: Path) -> tuple[Path, float
 
 
 def table(rows: list[dict]) -> str:
-    head = ('| model | params (M) | train (s) | mAP | AP50 | AP_s | AP_m | AP_l |\n'
-            '|---|---|---|---|---|---|---|---|\n')
+    head = ('| model | params (M) | train (s) | distill cost | P2 / P3 / P4 / P5 kept | mAP '
+            '| AP50 | AP_s | AP_m | AP_l |\n|---|---|---|---|---|---|---|---|---|---|\n')
     lines = []
     for r in rows:
         train_s = 'cached' if r['train_s'] is None else f"{r['train_s']:.0f}"
         values = ' | '.join(f'{r[k]:.3f}' for k in METRICS)
-        lines.append(f"| {r['name']} | {r['params_m']:.2f} | {train_s} | {values} |")
+        cost = '–' if r.get('cost') is None else f"{r['cost']:.3f}"
+        rates = ' / '.join(f'{v:.2f}' for v in r['rates']) if r.get('rates') else '–'
+        lines.append(f"| {r['name']} | {r['params_m']:.2f} | {train_s} | {cost} | {rates} "
+                     f"| {values} |")
     return head + '\n'.join(lines) + '\n'
 
 
@@ -112,6 +123,8 @@ def main() -> None:
     student_s = train(STUDENT_CFG, work_dir / 'student', *data_opts)
     distill_s = train(DISTILL_CFG, work_dir / 'distill', *data_opts,
                       f'model.teacher_ckpt={teacher_ckpt}')
+    rl_opts = [o.replace('test_evaluator.', 'test_evaluator.0.') for o in data_opts]
+    rl_s = train(RL_CFG, work_dir / 'rlpkd', *rl_opts, f'model.teacher_ckpt={teacher_ckpt}')
 
     exported = work_dir / 'distilled_student.pth'
     run('export_student.py', str(work_dir / 'distill' / 'epoch_12.pth'), str(exported),
@@ -122,19 +135,25 @@ def main() -> None:
         dict(name='student R18-w16 FPN64, alone', cfg=STUDENT_CFG,
              ckpt=work_dir / 'student' / 'epoch_12.pth', train_s=student_s),
         dict(name='student, uniform pyramid KD', cfg=DISTILL_CFG,
-             ckpt=work_dir / 'distill' / 'epoch_12.pth', train_s=distill_s),
+             ckpt=work_dir / 'distill' / 'epoch_12.pth', train_s=distill_s, cost=1.0),
+        dict(name='student, RL-PyramidKD (λ = 0.5)', cfg=RL_CFG,
+             ckpt=work_dir / 'rlpkd' / 'epoch_12.pth', train_s=rl_s),
     ]
     for row in rows:
+        distiller = row['cfg'] in (DISTILL_CFG, RL_CFG)
+        opts = rl_opts if row['cfg'] == RL_CFG else data_opts
         row.update(test(row['cfg'], row['ckpt'], work_dir / f"test_{row['cfg'].stem}",
-                        *data_opts, f'model.teacher_ckpt={teacher_ckpt}'
-                        if row['cfg'] == DISTILL_CFG else 'randomness.seed=0'))
-        row['params_m'] = num_params(STUDENT_CFG if row['cfg'] == DISTILL_CFG else row['cfg'])
+                        *opts, f'model.teacher_ckpt={teacher_ckpt}'
+                        if distiller else 'randomness.seed=0'))
+        row['params_m'] = num_params(STUDENT_CFG if distiller else row['cfg'])
     exported_metrics = test(STUDENT_CFG, exported, work_dir / 'test_exported', *data_opts)
     if exported_metrics != {k: rows[2][k] for k in METRICS}:
         sys.exit(f'exported student disagrees with the distiller: {exported_metrics}')
 
     text = ('Toy-scale CPU numbers (2 cores, 240 train / 60 val 128x128 images, 12 epochs), '
-            'COCO bbox metrics on the val split; made by `python tools/demo.py`.\n\n'
+            'COCO bbox metrics on the val split; made by `python tools/demo.py`. '
+            '"distill cost": fraction of the all-level distillation FLOPs the deterministic '
+            'policy spends on the val images; "kept": how often it keeps each level.\n\n'
             + table(rows) + f'\nTotal wall time: {time.time() - start:.0f} s '
             '(exported student checkpoint reproduces the distilled mAP exactly).\n')
     print('\n' + text)
