@@ -1,10 +1,14 @@
 """Generate small synthetic datasets for quick experiments and tests.
 
-Usage: ``python tools/make_toy_data.py det --out data/toy_coco [--num-train N]
-[--num-val N] [--img-size S] [--seed S]``.
+Usage: ``python tools/make_toy_data.py TASK [--out DIR] [--num-train N] [--num-val N]
+[--img-size S] [--seed S]`` with TASK one of
+
+* ``det``: COCO-format detection (``data/toy_coco``),
+* ``seg``: ADE20K-style image + label-map folders (``data/toy_ade``),
+* ``cls``: ImageNet-style class folders + ``meta/*.txt`` lists (``data/toy_folder``).
 
 Each task is a subcommand that registers its own arguments and handler
-(:func:`add_det_parser`); further tasks plug in the same way.
+(:func:`add_det_parser`, :func:`add_seg_parser`, :func:`add_cls_parser`).
 """
 from __future__ import annotations
 
@@ -20,9 +24,11 @@ try:
 except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rlpkd.datasets import generate_toy_coco
+from rlpkd.datasets import generate_toy_ade, generate_toy_coco, generate_toy_folder
 
 Handler = Callable[[argparse.Namespace], dict[str, Any]]
+SEG_DEFAULTS = (600, 90)     # train / val images of the toy segmentation data
+CLS_DEFAULTS = (1800, 300)   # train / val images of the toy classification data
 
 
 def _run_det(args: argparse.Namespace) -> dict[str, Any]:
@@ -31,17 +37,54 @@ def _run_det(args: argparse.Namespace) -> dict[str, Any]:
                              img_size=args.img_size, seed=args.seed)
 
 
+def _run_seg(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the toy ADE20K-style segmentation dataset described by ``args``."""
+    return generate_toy_ade(args.out, num_train=args.num_train, num_val=args.num_val,
+                            img_size=args.img_size, seed=args.seed)
+
+
+def _run_cls(args: argparse.Namespace) -> dict[str, Any]:
+    """Write the toy ImageNet-style classification dataset described by ``args``."""
+    return generate_toy_folder(args.out, num_train=args.num_train, num_val=args.num_val,
+                               img_size=args.img_size, seed=args.seed)
+
+
+def _add_common(parser: argparse.ArgumentParser, out: str, num_train: int, num_val: int,
+                img_size: int, handler: Handler) -> None:
+    """The arguments every task shares, with that task's defaults."""
+    parser.add_argument('--out', default=out, help='output dataset root')
+    parser.add_argument('--num-train', type=int, default=num_train, help='training images')
+    parser.add_argument('--num-val', type=int, default=num_val, help='validation images')
+    parser.add_argument('--img-size', type=int, default=img_size,
+                        help='image side in pixels')
+    parser.add_argument('--seed', type=int, default=0, help='base random seed (>= 0)')
+    parser.set_defaults(handler=handler)
+
+
 def add_det_parser(subparsers: Any) -> None:
     """Register the ``det`` subcommand (COCO-format shapes, see ``rlpkd.datasets``)."""
     parser = subparsers.add_parser(
         'det', help='COCO-format detection dataset of filled shapes',
         description='Write train/, val/ and annotations/instances_{train,val}.json.')
-    parser.add_argument('--out', default='data/toy_coco', help='output dataset root')
-    parser.add_argument('--num-train', type=int, default=240, help='training images')
-    parser.add_argument('--num-val', type=int, default=60, help='validation images')
-    parser.add_argument('--img-size', type=int, default=128, help='image side in pixels')
-    parser.add_argument('--seed', type=int, default=0, help='base random seed (>= 0)')
-    parser.set_defaults(handler=_run_det)
+    _add_common(parser, 'data/toy_coco', 240, 60, 128, _run_det)
+
+
+def add_seg_parser(subparsers: Any) -> None:
+    """Register the ``seg`` subcommand (ADE20K-style folders, ``rlpkd.datasets.toy_ade``)."""
+    parser = subparsers.add_parser(
+        'seg', help='ADE20K-style semantic segmentation dataset of filled shapes',
+        description='Write images/{training,validation}/ and annotations/{training,'
+        'validation}/ (label PNGs, 0 = ignored), and size_groups.json.')
+    _add_common(parser, 'data/toy_ade', SEG_DEFAULTS[0], SEG_DEFAULTS[1], 64, _run_seg)
+
+
+def add_cls_parser(subparsers: Any) -> None:
+    """Register the ``cls`` subcommand (ImageNet-style, ``rlpkd.datasets.toy_folder``)."""
+    parser = subparsers.add_parser(
+        'cls', help='ImageNet-style classification dataset of filled shapes',
+        description='Write {train,val}/<class>/*.png, meta/{train,val}.txt and '
+        'size_groups.json.')
+    _add_common(parser, 'data/toy_folder', CLS_DEFAULTS[0], CLS_DEFAULTS[1], 64, _run_cls)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,6 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     subparsers = parser.add_subparsers(dest='task', required=True, metavar='TASK')
     add_det_parser(subparsers)
+    add_seg_parser(subparsers)
+    add_cls_parser(subparsers)
     return parser
 
 
