@@ -3,7 +3,7 @@
 # backbone frozen), phase 3 joint fine-tuning 10 epochs.
 _base_ = [
     './kd-uniform_faster-rcnn_r101-r50_fpn_1x_coco.py',
-    '../_base_/distillers/rlpkd_fpn.py',
+    '../_base_/distillers/rlpkd.py',
 ]
 model = dict(selector={{_base_.rl_selector}})
 train_cfg = dict(

@@ -3,7 +3,7 @@
 # phases (4 warm-up, 4 policy learning with the student backbone frozen, 4 joint).
 _base_ = [
     './kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
-    '../_base_/distillers/rlpkd_fpn.py',
+    '../_base_/distillers/rlpkd.py',
 ]
 model = dict(selector={{_base_.rl_selector}})
 train_cfg = dict(

@@ -122,13 +122,17 @@ class LookaheadReward:
             return (gaps(params, sample_args, sample_teacher).sum()
                     - gaps(after, sample_args, sample_teacher).sum())
 
-        was_training = d.connectors.training
-        d.connectors.eval()  # per-sample statistics are undefined; use running ones
+        # Per-sample batch statistics are undefined (and BN must not update its running
+        # statistics inside vmap): connectors and the stepped module use running ones.
+        modes = [(m, m.training) for m in (d.connectors, self.adapt_module)]
+        for module, _ in modes:
+            module.eval()
         try:
             with torch.enable_grad():
                 out = vmap(drop)(args, tuple(teacher_feats), mask)
         finally:
-            d.connectors.train(was_training)
+            for module, mode in modes:
+                module.train(mode)
         return out.detach()
 
     @torch.no_grad()

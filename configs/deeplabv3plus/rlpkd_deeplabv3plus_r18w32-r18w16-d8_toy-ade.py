@@ -1,0 +1,23 @@
+# RL-PyramidKD on the CPU toy segmentation data (levels res2-res5 of the dilated
+# backbone): 12 epochs in three phases. The reward's virtual step is taken on the
+# student backbone (the module that produces this pyramid).
+_base_ = [
+    './kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py',
+    '../_base_/distillers/rlpkd.py',
+]
+model = dict(selector={{_base_.rl_selector}})
+train_cfg = dict(
+    _delete_=True,
+    type='rlpkd.PhaseTrainLoop',
+    phases=[
+        dict(name='warmup', epochs=4, mode='uniform'),
+        dict(name='policy', epochs=4, mode='sample', freeze=('backbone', ),
+             rollout_interval=2, ppo_interval=4),
+        dict(name='joint', epochs=4, mode='sample', rollout_interval=10, ppo_interval=4),
+    ],
+    ppo={{_base_.ppo}},
+    val_interval=12)
+test_evaluator = [
+    {{_base_.test_evaluator}},
+    dict(type='rlpkd.LevelSelectionMetric', level_names=('res2', 'res3', 'res4', 'res5')),
+]
