@@ -1,7 +1,6 @@
 """RLSelector inside the distiller, for the three tasks' RL-PyramidKD configs."""
 import pytest
 import torch
-
 from conftest import build_from_config, cls_batch, det_batch, seg_batch
 
 CASES = [
