@@ -1,5 +1,5 @@
-# RL-PyramidKD settings (any pyramid), combined with a uniform-KD config (which names teacher, student,
-# data and schedule):
+# RL-PyramidKD settings (any pyramid), combined with a uniform-KD config (which names
+# teacher, student, data and schedule):
 #   _base_ = ['./kd-uniform_xxx.py', '../_base_/distillers/rlpkd.py']
 #   model = dict(selector={{_base_.rl_selector}})
 #   train_cfg = dict(_delete_=True, type='rlpkd.PhaseTrainLoop', phases=[...],
