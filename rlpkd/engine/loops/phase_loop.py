@@ -116,9 +116,9 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         outputs = self.runner.model.train_step(data_batch,
                                                optim_wrapper=self.runner.optim_wrapper)
         self.rl_stats = {}
-        if self.selector.record and self.selector.transition is not None:
-            self.transitions.append(self.selector.transition)
-            self.selector.transition = None
+        transition = self.selector.finish_transition()  # scored after the student's step
+        if transition is not None:
+            self.transitions.append(transition)
             if len(self.transitions) >= phase.ppo_interval:
                 self.rl_stats = self.update_policy()
         self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,

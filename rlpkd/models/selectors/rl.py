@@ -9,7 +9,7 @@ from torch import Tensor
 
 from rlpkd.registry import MODELS
 from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.reward import LookaheadReward
+from rlpkd.rl.reward import LookaheadReward, tree_detach
 from rlpkd.rl.state import StateBuilder, pooled_gap
 
 from .base import LevelSelector, Selection, SelectionContext
@@ -25,10 +25,12 @@ class RLSelector(LevelSelector):
     pyramid caught during its forward pass, then ``policy.select_action``. The training
     loop sets :attr:`mode` (``'uniform'`` = every level, phase 1; ``'sample'`` =
     stochastic; ``'greedy'`` = deterministic) and :attr:`record`; outside training the
-    selector is always greedy. When recording, the selector also scores its choice with
-    :class:`rlpkd.rl.reward.LookaheadReward` and keeps the transition (states, actions,
-    log-probs, values, rewards) in :attr:`transition` for the loop's PPO. Nothing of this
-    touches the student's autograd graph: all of it runs on detached features.
+    selector is always greedy. When recording, the selector keeps what its choice needs
+    (detached) and the loop calls :meth:`finish_transition` after the training step: it
+    scores the choice with :class:`rlpkd.rl.reward.LookaheadReward` and returns the
+    transition (states, actions, log-probs, values, rewards) for PPO. Scoring after the
+    step means the lookahead never holds memory while the student's graph is alive, and
+    nothing of it touches the student's autograd graph.
 
     The policy's parameters live here (so they are in the checkpoint and broadcast by
     DDP) but have ``requires_grad=False``: the student's optimiser never updates them;
@@ -62,7 +64,7 @@ class RLSelector(LevelSelector):
                                global_module=global_module)
         self.mode = 'sample'
         self.record = False
-        self.transition: Optional[Dict[str, Tensor]] = None
+        self.pending: Optional[Dict[str, object]] = None
 
     def bind(self, distiller) -> None:
         """Probe the pyramid, then build the cost model, state builder and policy."""
@@ -109,8 +111,24 @@ class RLSelector(LevelSelector):
             action, log_prob, value = self.policy.select_action(states, deterministic=greedy)
             used = self.reward.cost_model.used_fraction(action)
             if self.training and self.record:
-                reward, info = self.reward.score(context.observed['args'],
-                                                 context.teacher_feats, action, budget)
-                self.transition = dict(states=states, actions=action, log_probs=log_prob,
-                                       values=value, rewards=reward, **info)
+                self.pending = dict(
+                    args=tree_detach(context.observed['args']),
+                    teacher_feats=[t.detach() for t in context.teacher_feats],
+                    budget=budget, transition=dict(states=states, actions=action,
+                                                   log_probs=log_prob, values=value))
         return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used))
+
+    def finish_transition(self) -> Optional[Dict[str, Tensor]]:
+        """Score the last recorded choice; return its transition (``None`` if none).
+
+        Keys ``states [B, S]``, ``actions [B, L]``, ``log_probs``, ``values``, ``rewards``,
+        ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
+        """
+        if self.pending is None:
+            return None
+        pending, self.pending = self.pending, None
+        transition = pending['transition']
+        with torch.no_grad(), torch.autocast(transition['actions'].device.type, enabled=False):
+            reward, info = self.reward.score(pending['args'], pending['teacher_feats'],
+                                             transition['actions'], pending['budget'])
+        return dict(transition, rewards=reward, **info)

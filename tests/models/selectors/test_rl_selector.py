@@ -20,8 +20,10 @@ def test_sampled_selection_scored_and_recorded(config, batch):
         selector = distiller.selector
         selector.mode, selector.record = 'sample', record
         losses = distiller(**batch(distiller), mode='loss')
+        transition = selector.finish_transition()
         states.append(distiller.state_dict())
-    t = selector.transition
+    assert transition is not None and selector.finish_transition() is None
+    t = transition
     assert t['states'].shape == (2, selector.policy.encoder[0].in_features)
     assert torch.isfinite(t['rewards']).all()
     assert ((t['actions'] == 0) | (t['actions'] == 1)).all()
