@@ -36,11 +36,17 @@ if [ ! -f "$STAMP" ]; then
 fi
 
 find_mmcv_wheel() {
-    local dir
+    # First wheel found, without pipes (a `| head` would SIGPIPE under pipefail).
+    local dir wheel
     for dir in "${RLPKD_WHEELHOUSE:-}" "$WHEEL_CACHE"; do
         [ -n "$dir" ] && [ -d "$dir" ] || continue
-        ls "$dir"/mmcv-"$MMCV_VERSION"-cp311-*.whl 2>/dev/null | head -n 1
-    done | head -n 1
+        for wheel in "$dir"/mmcv-"$MMCV_VERSION"-cp311-*.whl; do
+            if [ -f "$wheel" ]; then
+                echo "$wheel"
+                return 0
+            fi
+        done
+    done
 }
 
 build_mmcv_wheel() {
