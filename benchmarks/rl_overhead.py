@@ -1,12 +1,15 @@
 """Per-iteration time and peak memory of RL-PyramidKD (phase 3) vs uniform KD.
 
-Both train the toy Faster R-CNN distiller (tools/train.py, the real runner, the toy
-data) for the same iterations; RL-PyramidKD runs only its joint phase (policy sampling
-every iteration, reward scoring every ``rollout_interval``-th, PPO every
+Both train a toy distiller (tools/train.py, the real runner, the toy data; ``--task``:
+Faster R-CNN ``det`` by default, DeepLabV3+ ``seg``, ResNet ``cls``) for the same
+iterations; RL-PyramidKD runs only its joint phase (policy sampling every iteration,
+reward scoring every ``rollout_interval``-th, PPO every
 ``ppo_interval`` scored batches). Runs alternate (uniform, RL, uniform, RL, ...) so both
-see the same machine load; time = median of mmengine's per-iteration ``time`` after the
-first 5 iterations, memory = peak RSS of the process (CPU) or peak CUDA memory.
-Writes ``benchmarks/results/rl_overhead.{json,md}``. Toy-scale CPU numbers.
+see the same machine load; time = mean (and median) of mmengine's per-iteration ``time``
+after the first 5 iterations (the mean includes the scored iterations), memory = peak
+RSS of the process and, on a GPU, the peak CUDA memory mmengine logs
+(``torch.cuda.max_memory_allocated``). Writes
+``benchmarks/results/rl_overhead.{json,md}`` (``--tag`` names other result files).
 
     .venv/bin/python benchmarks/rl_overhead.py [--epochs 2 --repeats 2]
 """
@@ -22,14 +25,24 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CFG = ROOT / 'configs' / 'faster_rcnn'
-UNIFORM = CFG / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
-RL = CFG / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
+CFG = ROOT / 'configs'
+TASKS = {  # task: (uniform KD config, RL-PyramidKD config, description)
+    'det': ('faster_rcnn/kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+            'faster_rcnn/rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+            'toy Faster R-CNN distiller, batch 8 of 128x128'),
+    'seg': ('deeplabv3plus/kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py',
+            'deeplabv3plus/rlpkd_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py',
+            'toy DeepLabV3+ distiller, batch 16 of 64x64'),
+    'cls': ('resnet/kd-uniform_resnet18w32-resnet18w16_toy-folder.py',
+            'resnet/rlpkd_resnet18w32-resnet18w16_toy-folder.py',
+            'toy ResNet classifier distiller, batch 32 of 64x64'),
+}
 RESULTS = ROOT / 'benchmarks' / 'results'
 
 
 def train(cfg: Path, work_dir: Path, options: list) -> dict:
-    """Run tools/train.py; return per-iteration times and the child's peak RSS (MiB)."""
+    """Run tools/train.py; return per-iteration times, the child's peak RSS and, on a GPU,
+    its peak CUDA memory (MiB)."""
     cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(cfg), '--work-dir',
            str(work_dir), '--cfg-options', *options]
     with open(work_dir.with_suffix('.log'), 'w') as log:
@@ -38,9 +51,36 @@ def train(cfg: Path, work_dir: Path, options: list) -> dict:
     if status:
         sys.exit(f'{cfg.name} failed, see {work_dir}.log')
     scalars = next(work_dir.rglob('vis_data/scalars.json')).read_text().splitlines()
-    times = [json.loads(line)['time'] for line in scalars if '"time"' in line
-             and '"loss"' in line]
-    return dict(times=times, peak_rss_mib=usage.ru_maxrss / 1024)
+    logs = [json.loads(line) for line in scalars if '"time"' in line and '"loss"' in line]
+    return dict(times=[log['time'] for log in logs], peak_rss_mib=usage.ru_maxrss / 1024,
+                peak_cuda_mib=max((log['memory'] for log in logs if 'memory' in log),
+                                  default=None))
+
+
+def machine() -> str:
+    """``'CPU (N cores)'`` or the GPU's name."""
+    import torch
+    if torch.cuda.is_available():
+        return f'GPU ({torch.cuda.get_device_name()})'
+    return f'CPU ({os.cpu_count()} cores)'
+
+
+def summarise(results: list) -> dict:
+    """Median / mean s/iter after the first 5 iterations and peak memory over the runs."""
+    times = [t for r in results for t in r['times'][5:]]
+    cuda = [r['peak_cuda_mib'] for r in results if r['peak_cuda_mib'] is not None]
+    return dict(median_iter_s=statistics.median(times), mean_iter_s=statistics.mean(times),
+                peak_rss_mib=max(r['peak_rss_mib'] for r in results),
+                peak_cuda_mib=max(cuda) if cuda else None)
+
+
+def ratios_to(base: dict, other: dict) -> dict:
+    ratios = dict(time_median=other['median_iter_s'] / base['median_iter_s'],
+                  time_mean=other['mean_iter_s'] / base['mean_iter_s'],
+                  memory_rss=other['peak_rss_mib'] / base['peak_rss_mib'])
+    if base['peak_cuda_mib']:
+        ratios['memory_cuda'] = other['peak_cuda_mib'] / base['peak_cuda_mib']
+    return ratios
 
 
 def main() -> None:
@@ -48,50 +88,58 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=2)
     parser.add_argument('--rollout-interval', type=int, default=10)
+    parser.add_argument('--task', choices=sorted(TASKS), default='det')
+    parser.add_argument('--lookahead-chunks', type=int, nargs='+', default=[1],
+                        help='one RL variant per model.selector.lookahead_chunk')
+    parser.add_argument('--tag', default='', help='suffix of the result file names')
     parser.add_argument('--teacher-ckpt', default=None,
                         help='trained toy teacher (default: random teacher; timing only)')
     args = parser.parse_args()
     common = [f'model.teacher_ckpt={args.teacher_ckpt}', 'default_hooks.logger.interval=1',
+              'log_processor.window_size=1',  # per-iteration times, not running means
               'default_hooks.checkpoint.interval=1000', 'train_cfg.val_interval=1000',
               'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
-    variants = {
-        'uniform KD': (UNIFORM, [f'train_cfg.max_epochs={args.epochs}']),
-        'RL-PyramidKD phase 3': (RL, [  # warm-up and policy phases of length 0
-            'train_cfg.phases.0.epochs=0', 'train_cfg.phases.1.epochs=0',
-            f'train_cfg.phases.2.epochs={args.epochs}',
-            f'train_cfg.phases.2.rollout_interval={args.rollout_interval}']),
-    }
+    uniform_cfg, rl_cfg, description = TASKS[args.task]
+    rl_phase3 = ['train_cfg.phases.0.epochs=0', 'train_cfg.phases.1.epochs=0',  # length 0
+                 f'train_cfg.phases.2.epochs={args.epochs}',
+                 f'train_cfg.phases.2.rollout_interval={args.rollout_interval}']
+    variants = {'uniform KD': (CFG / uniform_cfg, [f'train_cfg.max_epochs={args.epochs}'])}
+    for chunk in args.lookahead_chunks:
+        name = 'RL-PyramidKD phase 3' + (f', lookahead_chunk={chunk}'
+                                         if args.lookahead_chunks != [1] else '')
+        variants[name] = (CFG / rl_cfg,
+                          rl_phase3 + [f'model.selector.lookahead_chunk={chunk}'])
     runs = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
-            for name, (cfg, opts) in variants.items():
-                work = Path(tmp) / f'{name.split()[0]}_{repeat}'
-                runs[name].append(train(cfg, work, common + opts))
+            for i, (name, (cfg, opts)) in enumerate(variants.items()):
+                runs[name].append(train(cfg, Path(tmp) / f'variant{i}_{repeat}',
+                                        common + opts))
                 print(name, repeat, statistics.median(runs[name][-1]['times'][5:]), flush=True)
-    summary = {}
-    for name, results in runs.items():
-        times = [t for r in results for t in r['times'][5:]]
-        summary[name] = dict(median_iter_s=statistics.median(times),
-                             mean_iter_s=statistics.mean(times),
-                             peak_rss_mib=max(r['peak_rss_mib'] for r in results))
-    base, rl = summary['uniform KD'], summary['RL-PyramidKD phase 3']
-    ratios = dict(time_median=rl['median_iter_s'] / base['median_iter_s'],
-                  time_mean=rl['mean_iter_s'] / base['mean_iter_s'],
-                  memory=rl['peak_rss_mib'] / base['peak_rss_mib'])
+    summary = {name: summarise(results) for name, results in runs.items()}
+    base = summary['uniform KD']
+    ratios = {name: ratios_to(base, s) for name, s in summary.items() if s is not base}
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'rl_overhead.json').write_text(json.dumps(
-        dict(args=vars(args), summary=summary, ratios=ratios), indent=1))
-    lines = ['Toy-scale CPU (2 cores): toy Faster R-CNN distiller, batch 8 of 128x128, '
-             f'{args.epochs} epochs x {args.repeats} alternating runs each; '
-             f'`benchmarks/rl_overhead.py --epochs {args.epochs} --repeats {args.repeats} '
-             f'--rollout-interval {args.rollout_interval}`.', '',
-             '| variant | median s/iter | mean s/iter | peak RSS (MiB) |', '|---|---|---|---|']
+    stem = 'rl_overhead' + (f'_{args.tag}' if args.tag else '')
+    (RESULTS / f'{stem}.json').write_text(json.dumps(
+        dict(args=vars(args), machine=machine(), summary=summary, ratios=ratios), indent=1))
+    options = ' '.join(sys.argv[1:])
+    lines = [f'Toy scale, {machine()}: {description}, {args.epochs} epochs x {args.repeats} '
+             f'alternating runs each; `benchmarks/rl_overhead.py {options}`.', '',
+             '| variant | median s/iter | mean s/iter | peak RSS (MiB) | peak CUDA (MiB) |',
+             '|---|---|---|---|---|']
     for name, s in summary.items():
+        cuda = f"{s['peak_cuda_mib']:.0f}" if s['peak_cuda_mib'] else '-'
         lines.append(f"| {name} | {s['median_iter_s']:.3f} | {s['mean_iter_s']:.3f} "
-                     f"| {s['peak_rss_mib']:.0f} |")
-    lines += ['', f"RL / uniform: time {ratios['time_mean']:.3f}x (mean; median "
-              f"{ratios['time_median']:.3f}x), peak memory {ratios['memory']:.3f}x."]
-    (RESULTS / 'rl_overhead.md').write_text('\n'.join(lines) + '\n')
+                     f"| {s['peak_rss_mib']:.0f} | {cuda} |")
+    lines.append('')
+    for name, r in ratios.items():
+        memory = f"peak RSS {r['memory_rss']:.3f}x"
+        if 'memory_cuda' in r:
+            memory += f", peak CUDA memory {r['memory_cuda']:.3f}x"
+        lines.append(f"{name} / uniform KD: time {r['time_mean']:.3f}x (mean; median "
+                     f"{r['time_median']:.3f}x), {memory}.")
+    (RESULTS / f'{stem}.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
 

@@ -7,23 +7,28 @@
   that produces the pyramid (``θ``: e.g. the FPN neck), taken on the sample's *selected*
   level losses only: ``G(θ) − G(θ − η ∇_θ Σ_l a_l loss_l)``. Dividing by the drop that
   selecting every level gives makes it 1 for the full pyramid, whatever the loss scale.
-  The step is virtual (``torch.func``: the student is not modified) and taken for every
-  sample on its own, in parallel (``vmap``), so a reward depends only on its sample.
+  The step is virtual (taken on detached copies of the parameters: the student is not
+  modified) and taken for every sample on its own, so a reward depends only on its sample.
 - ``used(a)``: FLOPs fraction of the selected levels (:class:`LevelCostModel`);
   ``saved(a) = 1 − used(a)``.
 
-Cost, for a batch of B: two batched lookaheads (each one gradient and two evaluations of
-the pyramid module and the level losses per sample). The training loop therefore scores
-only every ``rollout_interval``-th iteration.
+Cost, per sample: one forward of the pyramid module and the level losses, two
+vector-Jacobian products (all levels, selected levels; ``torch.func.vjp`` shares the
+forward) and two evaluations after the virtual steps. ``lookahead_chunk`` samples are
+stepped together with ``torch.func.vmap``; the default 1 steps one sample at a time
+without vmap: the least memory (vmap was measured to add a fixed 120-170 MB of host
+memory at its first use on the toy CPU detector, more than the whole lookahead needs),
+while larger chunks launch fewer, bigger kernels (GPUs, many samples per batch). The
+training loop scores only every ``rollout_interval``-th iteration.
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
-from torch.func import functional_call, grad, vmap
+from torch.func import functional_call, vjp, vmap
 
 from .cost_model import LevelCostModel
 
@@ -41,12 +46,17 @@ class LookaheadReward:
         global_module: student module whose last output is the state's global feature.
         probe_size: ``(H, W)`` of the zero image that sizes the cost model (cost fractions
             do not depend on the image size).
+        lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
+            1 = one at a time, without vmap. Results do not depend on it.
     """
 
     def __init__(self, distiller: nn.Module, lambda_tradeoff: float = 0.5,
                  lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
                  global_module: str = 'backbone',
-                 probe_size: Tuple[int, int] = (256, 256)) -> None:
+                 probe_size: Tuple[int, int] = (256, 256),
+                 lookahead_chunk: int = 1) -> None:
+        if lookahead_chunk < 1:
+            raise ValueError(f'lookahead_chunk must be >= 1, got {lookahead_chunk}')
         modules = {name for name, _ in distiller.student_tap.sources}
         if len(modules) != 1:
             raise ValueError('the reward needs the student pyramid to come from one module '
@@ -58,6 +68,7 @@ class LookaheadReward:
         self.lambda_tradeoff = lambda_tradeoff
         self.lookahead_lr = lookahead_lr
         self.over_budget_penalty = over_budget_penalty
+        self.lookahead_chunk = lookahead_chunk
         self.cost_model, self.probe = self._probe(probe_size)
 
     @property
@@ -91,11 +102,10 @@ class LookaheadReward:
         ``args``: the pyramid module's inputs caught by :meth:`observe` (batched);
         ``info``: ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
         """
-        args = tree_detach(args)
-        teacher_feats = [t.detach() for t in teacher_feats]
         action = action.detach().float()
-        full = self.lookahead_drop(args, teacher_feats, torch.ones_like(action))
-        improvement = self.lookahead_drop(args, teacher_feats, action) / full.clamp(min=1e-12)
+        full, selected = self.lookahead_drops(args, teacher_feats,
+                                              [torch.ones_like(action), action])
+        improvement = selected / full.clamp(min=1e-12)
         used = self.cost_model.used_fraction(action)
         over = (used - budget).clamp(min=0)
         reward = (improvement + self.lambda_tradeoff * (1.0 - used)
@@ -103,37 +113,57 @@ class LookaheadReward:
         return reward, dict(improvement=improvement, used_cost=used, saved_cost=1.0 - used)
 
     def lookahead_drop(self, args: tuple, teacher_feats: List[Tensor], mask: Tensor) -> Tensor:
-        """``[B]`` drop of each sample's all-level gap after its own virtual step."""
+        """``[B]`` drop of each sample's all-level gap after its own virtual step on the
+        levels of ``mask`` ``[B, L]``."""
+        return self.lookahead_drops(args, teacher_feats, [mask])[0]
+
+    def lookahead_drops(self, args: tuple, teacher_feats: List[Tensor],
+                        masks: Sequence[Tensor]) -> List[Tensor]:
+        """One ``[B]`` drop per mask ``[B, L]``; the masks share each sample's forward."""
+        # float32 throughout: under AMP the caught inputs may be half precision, while
+        # the lookahead runs outside autocast on the float32 parameters
+        args = tree_detach(args, torch.float32)
+        teacher_feats = tuple(t.detach().float() for t in teacher_feats)
+        masks = torch.stack([m.detach().float() for m in masks], dim=1)  # [B, M, L]
         params = {k: v.detach() for k, v in self.adapt_module.named_parameters()}
-        buffers = dict(self.adapt_module.named_buffers())
-        lr, names, d = self.lookahead_lr, self.level_names, self.distiller
-
-        def gaps(p, sample_args, sample_teacher):
-            outs = functional_call(self.adapt_module, (p, buffers),
-                                   tree_unsqueeze(sample_args))
-            return torch.stack([
-                d.level_pair_loss(name, outs[i], t.unsqueeze(0))[0]
-                for name, i, t in zip(names, self.indices, sample_teacher)])
-
-        def drop(sample_args, sample_teacher, sample_mask):
-            g = grad(lambda p: (gaps(p, sample_args, sample_teacher) * sample_mask).sum())(
-                params)
-            after = {k: params[k] - lr * g[k] for k in params}
-            return (gaps(params, sample_args, sample_teacher).sum()
-                    - gaps(after, sample_args, sample_teacher).sum())
-
         # Per-sample batch statistics are undefined (and BN must not update its running
-        # statistics inside vmap): connectors and the stepped module use running ones.
-        modes = [(m, m.training) for m in (d.connectors, self.adapt_module)]
+        # statistics here): connectors and the stepped module use running ones.
+        modes = [(m, m.training) for m in (self.distiller.connectors, self.adapt_module)]
         for module, _ in modes:
             module.eval()
         try:
             with torch.enable_grad():
-                out = vmap(drop)(args, tuple(teacher_feats), mask)
+                if self.lookahead_chunk == 1:
+                    drops = torch.stack([
+                        self._sample_drops(params, tree_index(args, i),
+                                           [t[i:i + 1] for t in teacher_feats], masks[i])
+                        for i in range(masks.shape[0])])
+                else:
+                    drops = vmap(lambda a, t, m: self._sample_drops(
+                        params, tree_unsqueeze(a), [f.unsqueeze(0) for f in t], m),
+                        chunk_size=self.lookahead_chunk)(args, teacher_feats, masks)
         finally:
             for module, mode in modes:
                 module.train(mode)
-        return out.detach()
+        return list(drops.detach().t())
+
+    def _sample_drops(self, params: Dict[str, Tensor], sample_args: tuple,
+                      sample_teacher: List[Tensor], masks: Tensor) -> Tensor:
+        """``[M]`` drops of one sample (inputs with batch size 1), one per mask ``[M, L]``."""
+        def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
+            outs = functional_call(self.adapt_module, p, sample_args, strict=False)
+            return torch.stack([
+                self.distiller.level_pair_loss(name, outs[i], t)[0]
+                for name, i, t in zip(self.level_names, self.indices, sample_teacher)])
+
+        before, pullback = vjp(gaps, params)
+        drops = []
+        for mask in masks:
+            (step,) = pullback(mask)  # gradient of the selected levels' loss sum
+            with torch.no_grad():
+                after = gaps({k: v - self.lookahead_lr * step[k] for k, v in params.items()})
+            drops.append(before.detach().sum() - after.sum())
+        return torch.stack(drops)
 
     @torch.no_grad()
     def _probe(self, probe_size: Tuple[int, int]) -> Tuple[LevelCostModel, dict]:
@@ -155,6 +185,15 @@ class LookaheadReward:
                                 level_channels=[f.shape[1] for f in student_feats])
 
 
+def tree_index(args, index: int):
+    """Sample ``index`` (batch dimension kept) of every tensor of a (nested) argument tuple."""
+    if isinstance(args, Tensor):
+        return args[index:index + 1]
+    if isinstance(args, (tuple, list)):
+        return type(args)(tree_index(a, index) for a in args)
+    return args
+
+
 def tree_unsqueeze(args):
     """Add the batch dimension back to every tensor of a (nested) argument tuple."""
     if isinstance(args, Tensor):
@@ -164,10 +203,11 @@ def tree_unsqueeze(args):
     return args
 
 
-def tree_detach(args):
-    """Detach every tensor of a (nested) argument tuple."""
+def tree_detach(args, dtype: Optional[torch.dtype] = None):
+    """Detach every tensor of a (nested) argument tuple; cast floating ones to ``dtype``."""
     if isinstance(args, Tensor):
-        return args.detach()
+        args = args.detach()
+        return args.to(dtype) if dtype is not None and args.is_floating_point() else args
     if isinstance(args, (tuple, list)):
-        return type(args)(tree_detach(a) for a in args)
+        return type(args)(tree_detach(a, dtype) for a in args)
     return args

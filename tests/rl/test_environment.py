@@ -4,6 +4,7 @@ import torch
 from conftest import build_distiller
 
 from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
+from rlpkd.rl.reward import tree_detach
 
 
 @pytest.fixture(scope='module')
@@ -69,6 +70,42 @@ def test_batched_equals_per_sample(env, images):
         assert reward == pytest.approx(float(rewards[b]), rel=1e-3, abs=1e-5)
         assert sample_info['selected_layers'] == info['selected_layers'][b]
         assert sample_info['used_cost'] == pytest.approx(float(info['used_cost'][b]))
+
+
+@pytest.mark.parametrize('chunk', [2, 3])
+def test_vectorised_lookahead_equals_one_at_a_time(env, images, chunk):
+    env.reset(images)
+    args, teacher = env._context['args'], env._context['teacher']
+    masks = [torch.ones(3, 4), torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])]
+    reward = env.reward
+    assert reward.lookahead_chunk == 1
+    one_at_a_time = reward.lookahead_drops(args, teacher, masks)
+    reward.lookahead_chunk = chunk  # torch.func.vmap over chunks of samples
+    try:
+        vectorised = reward.lookahead_drops(args, teacher, masks)
+    finally:
+        reward.lookahead_chunk = 1
+    assert (one_at_a_time[0] > 0).all()  # a step on every level lowers the gap
+    for a, b in zip(one_at_a_time, vectorised):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_lookahead_takes_half_precision_inputs(env, images):
+    # under AMP the caught pyramid inputs and teacher features are half precision, the
+    # lookahead runs in float32 outside autocast
+    env.reset(images)
+    args, teacher = env._context['args'], env._context['teacher']
+    masks = [torch.ones(3, 4)]
+    reference = env.reward.lookahead_drops(args, teacher, masks)[0]
+    half = env.reward.lookahead_drops(tree_detach(args, torch.bfloat16),
+                                      [t.bfloat16() for t in teacher], masks)[0]
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(half, reference, rtol=0.05, atol=1e-5)
+
+
+def test_lookahead_chunk_must_be_positive(env):
+    with pytest.raises(ValueError, match='lookahead_chunk'):
+        ParallelDistillationEnv(env.distiller, lookahead_chunk=0)
 
 
 def test_budget_penalty(images):

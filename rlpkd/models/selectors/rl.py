@@ -46,6 +46,9 @@ class RLSelector(LevelSelector):
         lookahead_lr: step size of the reward's virtual student step.
         over_budget_penalty: reward penalty per unit of cost over budget.
         global_module: student module whose last output is the global feature.
+        lookahead_chunk: samples whose virtual steps the reward computes together
+            (``torch.func.vmap``); 1 = one at a time: least memory. Rewards do not
+            depend on it.
     """
 
     reports_selection = True
@@ -53,7 +56,7 @@ class RLSelector(LevelSelector):
     def __init__(self, policy: Optional[dict] = None, global_dim: int = 512,
                  budget: float = 1.0, lambda_tradeoff: float = 0.5,
                  lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
-                 global_module: str = 'backbone') -> None:
+                 global_module: str = 'backbone', lookahead_chunk: int = 1) -> None:
         super().__init__()
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
@@ -61,7 +64,8 @@ class RLSelector(LevelSelector):
         self.budget = budget
         self.reward_cfg = dict(lambda_tradeoff=lambda_tradeoff, lookahead_lr=lookahead_lr,
                                over_budget_penalty=over_budget_penalty,
-                               global_module=global_module)
+                               global_module=global_module,
+                               lookahead_chunk=lookahead_chunk)
         self.mode = 'sample'
         self.record = False
         self.pending: Optional[Dict[str, object]] = None
