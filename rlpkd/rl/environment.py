@@ -29,7 +29,8 @@ class ParallelDistillationEnv:
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_dim: size of the global block of the state.
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``, ``global_module``,
-            ``probe_size``, ``lookahead_chunk`` of :class:`LookaheadReward`.
+            ``probe_size``, ``lookahead_max_drop``, ``lookahead_chunk`` of
+            :class:`LookaheadReward`.
     """
 
     def __init__(self, distiller: nn.Module, lambda_tradeoff: float = 0.5,

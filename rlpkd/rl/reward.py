@@ -3,10 +3,12 @@
     reward(a) = ΔL_distill(a) / ΔL_distill(1) + λ · saved(a)  −  penalty · max(0, used(a) − budget)
 
 - ``ΔL_distill(a)``: the *measured* drop of a sample's all-level distillation gap
-  ``G(θ) = Σ_l loss_l`` after one SGD step of size ``lookahead_lr`` on the student module
-  that produces the pyramid (``θ``: e.g. the FPN neck), taken on the sample's *selected*
-  level losses only: ``G(θ) − G(θ − η ∇_θ Σ_l a_l loss_l)``. Dividing by the drop that
-  selecting every level gives makes it 1 for the full pyramid, whatever the loss scale.
+  ``G(θ) = Σ_l loss_l`` after one SGD step on the student module that produces the
+  pyramid (``θ``: e.g. the FPN neck), taken on the sample's *selected* level losses only:
+  ``G(θ) − G(θ − η ∇_θ Σ_l a_l loss_l)``, with ``η = min(lookahead_lr, lookahead_max_drop
+  · G / ‖∇G‖²)`` (the cap keeps the step from overshooting). Dividing by the drop that
+  selecting every level gives makes it 1 for the full pyramid, whatever the loss scale
+  (a full step that does not lower ``G`` gives 0; the ratio is clipped to [-1, 2]).
   The step is virtual (taken on detached copies of the parameters: the student is not
   modified) and taken for every sample on its own, so a reward depends only on its sample.
 - ``used(a)``: FLOPs fraction of the selected levels (:class:`LevelCostModel`);
@@ -24,7 +26,7 @@ training loop scores only every ``rollout_interval``-th iteration.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -46,6 +48,11 @@ class LookaheadReward:
         global_module: student module whose last output is the state's global feature.
         probe_size: ``(H, W)`` of the zero image that sizes the cost model (cost fractions
             do not depend on the image size).
+        lookahead_max_drop: caps each sample's step so that the first-order predicted
+            drop of its full step is at most this fraction of its gap (see
+            :meth:`lookahead_drops`); a fixed step overshoots once the student is partly
+            trained (measured on the toy ResNet, where the stepped module is the whole
+            backbone: after 30 warm-up steps every sample's gap rose at η = 0.01).
         lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
             1 = one at a time, without vmap. Results do not depend on it.
     """
@@ -54,7 +61,7 @@ class LookaheadReward:
                  lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
                  global_module: str = 'backbone',
                  probe_size: Tuple[int, int] = (256, 256),
-                 lookahead_chunk: int = 1) -> None:
+                 lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1) -> None:
         if lookahead_chunk < 1:
             raise ValueError(f'lookahead_chunk must be >= 1, got {lookahead_chunk}')
         modules = {name for name, _ in distiller.student_tap.sources}
@@ -68,6 +75,7 @@ class LookaheadReward:
         self.lambda_tradeoff = lambda_tradeoff
         self.lookahead_lr = lookahead_lr
         self.over_budget_penalty = over_budget_penalty
+        self.lookahead_max_drop = lookahead_max_drop
         self.lookahead_chunk = lookahead_chunk
         self.cost_model, self.probe = self._probe(probe_size)
 
@@ -103,28 +111,31 @@ class LookaheadReward:
         ``info``: ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
         """
         action = action.detach().float()
-        full, selected = self.lookahead_drops(args, teacher_feats,
-                                              [torch.ones_like(action), action])
-        improvement = selected / full.clamp(min=1e-12)
+        full, selected = self.lookahead_drops(args, teacher_feats, action)
+        # a full step that does not lower the gap carries no information (0), and the
+        # ratio is bounded so that one ill-conditioned sample cannot swamp a PPO batch
+        improvement = torch.where(full > 0, selected / full.clamp(min=1e-12),
+                                  torch.zeros_like(full)).clamp(-1.0, 2.0)
         used = self.cost_model.used_fraction(action)
         over = (used - budget).clamp(min=0)
         reward = (improvement + self.lambda_tradeoff * (1.0 - used)
                   - self.over_budget_penalty * over)
         return reward, dict(improvement=improvement, used_cost=used, saved_cost=1.0 - used)
 
-    def lookahead_drop(self, args: tuple, teacher_feats: List[Tensor], mask: Tensor) -> Tensor:
-        """``[B]`` drop of each sample's all-level gap after its own virtual step on the
-        levels of ``mask`` ``[B, L]``."""
-        return self.lookahead_drops(args, teacher_feats, [mask])[0]
-
     def lookahead_drops(self, args: tuple, teacher_feats: List[Tensor],
-                        masks: Sequence[Tensor]) -> List[Tensor]:
-        """One ``[B]`` drop per mask ``[B, L]``; the masks share each sample's forward."""
+                        mask: Tensor) -> Tuple[Tensor, Tensor]:
+        """``(full [B], selected [B])``: drop of each sample's all-level gap after its own
+        virtual step on all levels, and on the levels of ``mask`` ``[B, L]``.
+
+        Both steps of a sample have the same size ``η = min(lookahead_lr,
+        lookahead_max_drop · G / ‖∇G‖²)`` (``G``: its all-level gap): the cap keeps the
+        first-order predicted drop of the full step below ``lookahead_max_drop · G``.
+        """
         # float32 throughout: under AMP the caught inputs may be half precision, while
         # the lookahead runs outside autocast on the float32 parameters
         args = tree_detach(args, torch.float32)
         teacher_feats = tuple(t.detach().float() for t in teacher_feats)
-        masks = torch.stack([m.detach().float() for m in masks], dim=1)  # [B, M, L]
+        mask = mask.detach().float()
         params = {k: v.detach() for k, v in self.adapt_module.named_parameters()}
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
@@ -136,20 +147,21 @@ class LookaheadReward:
                 if self.lookahead_chunk == 1:
                     drops = torch.stack([
                         self._sample_drops(params, tree_index(args, i),
-                                           [t[i:i + 1] for t in teacher_feats], masks[i])
-                        for i in range(masks.shape[0])])
+                                           [t[i:i + 1] for t in teacher_feats], mask[i])
+                        for i in range(mask.shape[0])])
                 else:
                     drops = vmap(lambda a, t, m: self._sample_drops(
                         params, tree_unsqueeze(a), [f.unsqueeze(0) for f in t], m),
-                        chunk_size=self.lookahead_chunk)(args, teacher_feats, masks)
+                        chunk_size=self.lookahead_chunk)(args, teacher_feats, mask)
         finally:
             for module, mode in modes:
                 module.train(mode)
-        return list(drops.detach().t())
+        drops = drops.detach()
+        return drops[:, 0], drops[:, 1]
 
     def _sample_drops(self, params: Dict[str, Tensor], sample_args: tuple,
-                      sample_teacher: List[Tensor], masks: Tensor) -> Tensor:
-        """``[M]`` drops of one sample (inputs with batch size 1), one per mask ``[M, L]``."""
+                      sample_teacher: List[Tensor], mask: Tensor) -> Tensor:
+        """``[2]`` drops (full, ``mask`` ``[L]``) of one sample (inputs of batch size 1)."""
         def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
             outs = functional_call(self.adapt_module, p, sample_args, strict=False)
             return torch.stack([
@@ -157,12 +169,16 @@ class LookaheadReward:
                 for name, i, t in zip(self.level_names, self.indices, sample_teacher)])
 
         before, pullback = vjp(gaps, params)
+        gap = before.detach().sum()
+        steps = [pullback(torch.ones_like(mask))[0], pullback(mask)[0]]  # ∇G, ∇Σ_sel
+        sq_norm = sum(g.pow(2).sum() for g in steps[0].values())
+        lr = torch.clamp(self.lookahead_max_drop * gap / sq_norm.clamp(min=1e-12),
+                         max=self.lookahead_lr)
         drops = []
-        for mask in masks:
-            (step,) = pullback(mask)  # gradient of the selected levels' loss sum
+        for step in steps:
             with torch.no_grad():
-                after = gaps({k: v - self.lookahead_lr * step[k] for k, v in params.items()})
-            drops.append(before.detach().sum() - after.sum())
+                after = gaps({k: v - lr * step[k] for k, v in params.items()})
+            drops.append(gap - after.sum())
         return torch.stack(drops)
 
     @torch.no_grad()

@@ -106,8 +106,9 @@ def pooled_gap(distiller: nn.Module, student_feats: Sequence[Tensor],
         gaps = []
         for name, s_feat, t_feat in zip(distiller.level_names, student_feats, teacher_feats):
             s = pooled(s_feat)[:, :, None, None]
-            if name in connectors:
-                s = connectors[name](s.to(s_feat.dtype)).float()
+            if name in connectors:  # in the connector's dtype (AMP: features are half)
+                weight = next(connectors[name].parameters(), None)
+                s = connectors[name](s if weight is None else s.to(weight.dtype)).float()
             gaps.append((s.flatten(1) - pooled(t_feat)).pow(2).mean(dim=1))
     finally:
         connectors.train(was_training)

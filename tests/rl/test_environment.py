@@ -5,6 +5,7 @@ from conftest import build_distiller
 
 from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
 from rlpkd.rl.reward import tree_detach
+from rlpkd.rl.state import pooled_gap
 
 
 @pytest.fixture(scope='module')
@@ -76,13 +77,13 @@ def test_batched_equals_per_sample(env, images):
 def test_vectorised_lookahead_equals_one_at_a_time(env, images, chunk):
     env.reset(images)
     args, teacher = env._context['args'], env._context['teacher']
-    masks = [torch.ones(3, 4), torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])]
+    mask = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])
     reward = env.reward
     assert reward.lookahead_chunk == 1
-    one_at_a_time = reward.lookahead_drops(args, teacher, masks)
+    one_at_a_time = reward.lookahead_drops(args, teacher, mask)
     reward.lookahead_chunk = chunk  # torch.func.vmap over chunks of samples
     try:
-        vectorised = reward.lookahead_drops(args, teacher, masks)
+        vectorised = reward.lookahead_drops(args, teacher, mask)
     finally:
         reward.lookahead_chunk = 1
     assert (one_at_a_time[0] > 0).all()  # a step on every level lowers the gap
@@ -95,12 +96,22 @@ def test_lookahead_takes_half_precision_inputs(env, images):
     # lookahead runs in float32 outside autocast
     env.reset(images)
     args, teacher = env._context['args'], env._context['teacher']
-    masks = [torch.ones(3, 4)]
-    reference = env.reward.lookahead_drops(args, teacher, masks)[0]
+    reference = env.reward.lookahead_drops(args, teacher, torch.ones(3, 4))[0]
     half = env.reward.lookahead_drops(tree_detach(args, torch.bfloat16),
-                                      [t.bfloat16() for t in teacher], masks)[0]
+                                      [t.bfloat16() for t in teacher], torch.ones(3, 4))[0]
     assert half.dtype == torch.float32
     torch.testing.assert_close(half, reference, rtol=0.05, atol=1e-5)
+
+
+def test_pooled_gap_takes_half_precision_features(env, images):
+    d = env.distiller
+    with torch.no_grad(), d.student_tap.record() as student, d.teacher_tap.record() as teacher:
+        d.student.extract_feat(images)
+        d.teacher.extract_feat(images)
+    reference = pooled_gap(d, student, teacher)
+    half = pooled_gap(d, [f.half() for f in student], [f.half() for f in teacher])
+    assert half.dtype == torch.float32
+    torch.testing.assert_close(half, reference, rtol=0.02, atol=1e-5)
 
 
 def test_lookahead_chunk_must_be_positive(env):

@@ -11,7 +11,8 @@ rl_selector = dict(
     global_dim=512,        # 512 + 4 x 256 + 1 + 4 + 1 = 1542 for a 256-channel FPN
     budget=1.0,
     lambda_tradeoff=0.5,   # reward = measured improvement + 0.5 x cost saved
-    lookahead_lr=0.01,
+    lookahead_lr=0.01,     # virtual SGD step of the reward, capped by lookahead_max_drop:
+    lookahead_max_drop=0.1,  # predicted drop <= 0.1 x the sample's gap (no overshoot)
     lookahead_chunk=1)     # samples per vectorised reward lookahead (1: least memory)
 
 # PPO of the policy, run by rlpkd.PhaseTrainLoop (see its `phases`).

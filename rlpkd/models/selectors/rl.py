@@ -46,6 +46,8 @@ class RLSelector(LevelSelector):
         lookahead_lr: step size of the reward's virtual student step.
         over_budget_penalty: reward penalty per unit of cost over budget.
         global_module: student module whose last output is the global feature.
+        lookahead_max_drop: caps the virtual step so that its first-order predicted drop
+            is at most this fraction of the sample's gap (no overshoot).
         lookahead_chunk: samples whose virtual steps the reward computes together
             (``torch.func.vmap``); 1 = one at a time: least memory. Rewards do not
             depend on it.
@@ -56,7 +58,8 @@ class RLSelector(LevelSelector):
     def __init__(self, policy: Optional[dict] = None, global_dim: int = 512,
                  budget: float = 1.0, lambda_tradeoff: float = 0.5,
                  lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
-                 global_module: str = 'backbone', lookahead_chunk: int = 1) -> None:
+                 global_module: str = 'backbone', lookahead_max_drop: float = 0.1,
+                 lookahead_chunk: int = 1) -> None:
         super().__init__()
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
@@ -65,6 +68,7 @@ class RLSelector(LevelSelector):
         self.reward_cfg = dict(lambda_tradeoff=lambda_tradeoff, lookahead_lr=lookahead_lr,
                                over_budget_penalty=over_budget_penalty,
                                global_module=global_module,
+                               lookahead_max_drop=lookahead_max_drop,
                                lookahead_chunk=lookahead_chunk)
         self.mode = 'sample'
         self.record = False
