@@ -41,5 +41,6 @@ for t in "${tasks[@]}"; do
     || { tail -40 "$WORK/$t-test.log"; exit 1; }
   grep '^metrics:' "$WORK/$t-test.log"
   echo "== $t: RL overhead"
-  $PY benchmarks/rl_overhead.py --task "$t" --lookahead-chunks 1 32 --tag "${t}_gpu"
+  $PY benchmarks/rl_overhead.py --task "$t" --tag "${t}_gpu" \
+    --rl-variants '' 'model.selector.lookahead_chunk=32'
 done

@@ -89,8 +89,9 @@ def main() -> None:
     parser.add_argument('--repeats', type=int, default=2)
     parser.add_argument('--rollout-interval', type=int, default=10)
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
-    parser.add_argument('--lookahead-chunks', type=int, nargs='+', default=[1],
-                        help='one RL variant per model.selector.lookahead_chunk')
+    parser.add_argument('--rl-variants', nargs='+', default=[''], metavar='OPTIONS',
+                        help='one RL variant per argument: its space-separated extra '
+                        "--cfg-options ('' = the config as it is)")
     parser.add_argument('--tag', default='', help='suffix of the result file names')
     parser.add_argument('--teacher-ckpt', default=None,
                         help='trained toy teacher (default: random teacher; timing only)')
@@ -104,11 +105,9 @@ def main() -> None:
                  f'train_cfg.phases.2.epochs={args.epochs}',
                  f'train_cfg.phases.2.rollout_interval={args.rollout_interval}']
     variants = {'uniform KD': (CFG / uniform_cfg, [f'train_cfg.max_epochs={args.epochs}'])}
-    for chunk in args.lookahead_chunks:
-        name = 'RL-PyramidKD phase 3' + (f', lookahead_chunk={chunk}'
-                                         if args.lookahead_chunks != [1] else '')
-        variants[name] = (CFG / rl_cfg,
-                          rl_phase3 + [f'model.selector.lookahead_chunk={chunk}'])
+    for extra in args.rl_variants:
+        name = 'RL-PyramidKD phase 3' + (f' [{extra}]' if extra else '')
+        variants[name] = (CFG / rl_cfg, rl_phase3 + extra.split())
     runs = {name: [] for name in variants}
     with tempfile.TemporaryDirectory() as tmp:
         for repeat in range(args.repeats):
@@ -123,7 +122,7 @@ def main() -> None:
     stem = 'rl_overhead' + (f'_{args.tag}' if args.tag else '')
     (RESULTS / f'{stem}.json').write_text(json.dumps(
         dict(args=vars(args), machine=machine(), summary=summary, ratios=ratios), indent=1))
-    options = ' '.join(sys.argv[1:])
+    options = ' '.join(a if a and ' ' not in a else repr(a) for a in sys.argv[1:])
     lines = [f'Toy scale, {machine()}: {description}, {args.epochs} epochs x {args.repeats} '
              f'alternating runs each; `benchmarks/rl_overhead.py {options}`.', '',
              '| variant | median s/iter | mean s/iter | peak RSS (MiB) | peak CUDA (MiB) |',

@@ -1,5 +1,6 @@
 # RL-PyramidKD on the CPU toy classification data (levels res2-res5): 6 epochs in
-# three phases. The reward's virtual step is taken on the student backbone.
+# three phases. The reward's virtual step is taken on the student backbone, one sample at
+# a time, so only 8 of the 32 samples of a scored batch are scored (score_samples).
 _base_ = [
     './kd-uniform_resnet18w32-resnet18w16_toy-folder.py',
     '../_base_/distillers/rlpkd.py',
@@ -11,8 +12,9 @@ train_cfg = dict(
     phases=[
         dict(name='warmup', epochs=2, mode='uniform'),
         dict(name='policy', epochs=2, mode='sample', freeze=('backbone', ),
-             rollout_interval=2, ppo_interval=4),
-        dict(name='joint', epochs=2, mode='sample', rollout_interval=10, ppo_interval=4),
+             rollout_interval=2, ppo_interval=4, score_samples=8),
+        dict(name='joint', epochs=2, mode='sample', rollout_interval=10, ppo_interval=4,
+             score_samples=8),
     ],
     ppo={{_base_.ppo}},
     val_interval=6)

@@ -146,7 +146,7 @@ class LookaheadReward:
             with torch.enable_grad():
                 if self.lookahead_chunk == 1:
                     drops = torch.stack([
-                        self._sample_drops(params, tree_index(args, i),
+                        self._sample_drops(params, tree_slice(args, i, i + 1),
                                            [t[i:i + 1] for t in teacher_feats], mask[i])
                         for i in range(mask.shape[0])])
                 else:
@@ -201,12 +201,12 @@ class LookaheadReward:
                                 level_channels=[f.shape[1] for f in student_feats])
 
 
-def tree_index(args, index: int):
-    """Sample ``index`` (batch dimension kept) of every tensor of a (nested) argument tuple."""
+def tree_slice(args, start: int, stop: int):
+    """Samples ``start:stop`` of every tensor of a (nested) argument tuple."""
     if isinstance(args, Tensor):
-        return args[index:index + 1]
+        return args[start:stop]
     if isinstance(args, (tuple, list)):
-        return type(args)(tree_index(a, index) for a in args)
+        return type(args)(tree_slice(a, start, stop) for a in args)
     return args
 
 

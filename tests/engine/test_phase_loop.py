@@ -30,7 +30,8 @@ def options(data: Path) -> list[str]:
         f'val_evaluator.ann_file={ann_val}', f'test_evaluator.0.ann_file={ann_val}',
         'model.teacher_ckpt=None', 'train_dataloader.batch_size=2',
         'train_cfg.phases.0.epochs=1', 'train_cfg.phases.1.epochs=2',
-        'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.ppo_interval=3',
+        'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.ppo_interval=4',
+        'train_cfg.phases.1.score_samples=1',  # one of the two samples becomes a transition
         'train_cfg.phases.2.rollout_interval=2', 'train_cfg.phases.2.ppo_interval=2',
         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1']
@@ -128,3 +129,16 @@ def test_test_tool_reports_selection(run_a):
     assert 'coco/bbox_mAP' in metrics
     records = [json.loads(line) for line in dump.read_text().splitlines()]
     assert len(records) == 4 and all(len(r['levels']) == 4 for r in records)
+
+
+@pytest.mark.parametrize('option,message', [
+    ('train_cfg.phases.2.score_samples=0', "phase 'joint' has score_samples=0"),
+    ('train_cfg.phases.1.ppo_interval=3', "phase 'policy' collects 3 transitions per PPO "
+                                          'update'),
+])
+def test_bad_phase_settings_fail_before_training(run_a, option, message):
+    proc = subprocess.run(train_cmd(run_a['tmp'] / 'bad', run_a['opts'] + [option]),
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert message in proc.stderr
+    assert 'Epoch(train)' not in proc.stderr + proc.stdout

@@ -28,6 +28,9 @@ class Phase:
         freeze: student modules frozen during the phase (phase 2: ``('backbone',)``).
         rollout_interval: score the policy's choice every this many iterations (0: never).
         ppo_interval: run a PPO update once this many scored batches are collected.
+        score_samples: samples of a scored batch that are scored and become transitions
+            (``None``: all). The reward costs a per-sample lookahead, so a large batch
+            is better sampled at a few samples of more batches.
     """
 
     name: str
@@ -37,6 +40,7 @@ class Phase:
     freeze: Sequence[str] = ()
     rollout_interval: int = 0
     ppo_interval: int = 4
+    score_samples: Optional[int] = None
 
 
 @LOOPS.register_module()
@@ -66,6 +70,9 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             if (phase.epochs is None) == (phase.iters is None):
                 raise ValueError(f'train_cfg.phases: phase {phase.name!r} needs exactly one '
                                  'of `epochs` or `iters`')
+            if phase.score_samples is not None and phase.score_samples < 1:
+                raise ValueError(f'train_cfg.phases: phase {phase.name!r} has score_samples='
+                                 f'{phase.score_samples}; it must be >= 1 (or None: all)')
         if not isinstance(dataloader, DataLoader):
             dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
         iters_per_epoch = len(dataloader)
@@ -83,6 +90,7 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             raise TypeError('PhaseTrainLoop needs model.selector=dict(type=\'RLSelector\'), '
                             f'got {type(self.selector).__name__}')
         self.ppo = PPOTrainer(self.selector.policy, **(ppo or {}))
+        self._check_ppo_batches(dataloader.batch_size)
         self.transitions: List[Dict[str, torch.Tensor]] = []
         self.rl_stats: Dict[str, float] = {}
         self.active_phase: Optional[Phase] = None
@@ -112,6 +120,7 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         start = self.boundaries[self.phases.index(phase)] - self._phase_length(phase)
         self.selector.record = bool(phase.rollout_interval) and \
             (self._iter - start) % phase.rollout_interval == 0
+        self.selector.score_samples = phase.score_samples
         self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
         outputs = self.runner.model.train_step(data_batch,
                                                optim_wrapper=self.runner.optim_wrapper)
@@ -163,6 +172,19 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             raise RuntimeError(f'policy parameters differ across ranks: {low} vs {high}')
         self.runner.logger.info(f'policy parameters identical on {world_size} ranks '
                                 f'(sum {float(summary[0]):.6f})')
+
+    def _check_ppo_batches(self, batch_size: Optional[int]) -> None:
+        """Fail at build time if a phase's PPO update could not fill its minibatches."""
+        for phase in self.phases:
+            per_batch = [n for n in (phase.score_samples, batch_size) if n is not None]
+            if not phase.rollout_interval or not per_batch:  # batch sampler: size unknown
+                continue
+            samples = phase.ppo_interval * min(per_batch)
+            if samples < self.ppo.num_minibatches:
+                raise ValueError(
+                    f'train_cfg.phases: phase {phase.name!r} collects {samples} transitions '
+                    f'per PPO update (ppo_interval x score_samples or batch size), fewer '
+                    f'than train_cfg.ppo.num_minibatches={self.ppo.num_minibatches}')
 
     def _phase_length(self, phase: Phase) -> int:
         i = self.phases.index(phase)

@@ -9,7 +9,7 @@ from torch import Tensor
 
 from rlpkd.registry import MODELS
 from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.reward import LookaheadReward, tree_detach
+from rlpkd.rl.reward import LookaheadReward, tree_detach, tree_slice
 from rlpkd.rl.state import StateBuilder, pooled_gap
 
 from .base import LevelSelector, Selection, SelectionContext
@@ -24,11 +24,13 @@ class RLSelector(LevelSelector):
     Per batch: state ``[B, S]`` (:class:`rlpkd.rl.state.StateBuilder`) from the student
     pyramid caught during its forward pass, then ``policy.select_action``. The training
     loop sets :attr:`mode` (``'uniform'`` = every level, phase 1; ``'sample'`` =
-    stochastic; ``'greedy'`` = deterministic) and :attr:`record`; outside training the
-    selector is always greedy. When recording, the selector keeps what its choice needs
-    (detached) and the loop calls :meth:`finish_transition` after the training step: it
-    scores the choice with :class:`rlpkd.rl.reward.LookaheadReward` and returns the
-    transition (states, actions, log-probs, values, rewards) for PPO. Scoring after the
+    stochastic; ``'greedy'`` = deterministic), :attr:`record` and :attr:`score_samples`;
+    outside training the selector is always greedy. When recording, the selector keeps
+    what its choice needs (detached) for the first ``score_samples`` samples of the batch
+    (all if ``None``; the training sampler shuffles, so they are a random subset) and the
+    loop calls :meth:`finish_transition` after the training step: it scores the choice
+    with :class:`rlpkd.rl.reward.LookaheadReward` and returns the transition (states,
+    actions, log-probs, values, rewards) for PPO. Scoring after the
     step means the lookahead never holds memory while the student's graph is alive, and
     nothing of it touches the student's autograd graph.
 
@@ -72,6 +74,7 @@ class RLSelector(LevelSelector):
                                lookahead_chunk=lookahead_chunk)
         self.mode = 'sample'
         self.record = False
+        self.score_samples: Optional[int] = None
         self.pending: Optional[Dict[str, object]] = None
 
     def bind(self, distiller) -> None:
@@ -119,11 +122,13 @@ class RLSelector(LevelSelector):
             action, log_prob, value = self.policy.select_action(states, deterministic=greedy)
             used = self.reward.cost_model.used_fraction(action)
             if self.training and self.record:
+                k = batch if self.score_samples is None else min(self.score_samples, batch)
                 self.pending = dict(
-                    args=tree_detach(context.observed['args']),
-                    teacher_feats=[t.detach() for t in context.teacher_feats],
-                    budget=budget, transition=dict(states=states, actions=action,
-                                                   log_probs=log_prob, values=value))
+                    args=tree_detach(tree_slice(context.observed['args'], 0, k)),
+                    teacher_feats=[t[:k].detach() for t in context.teacher_feats],
+                    budget=budget[:k], transition=dict(states=states[:k], actions=action[:k],
+                                                       log_probs=log_prob[:k],
+                                                       values=value[:k]))
         return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used))
 
     def finish_transition(self) -> Optional[Dict[str, Tensor]]:

@@ -49,3 +49,16 @@ def test_uniform_mode_and_greedy_eval():
     second = distiller(**batch, mode='predict')
     assert [r.level_selection for r in first] == [r.level_selection for r in second]
     assert all(0 <= r.used_cost <= 1 for r in first)
+
+
+def test_score_samples_limits_the_transition():
+    torch.manual_seed(0)
+    distiller = build_from_config(CASES[2][0])  # classification: the costly lookahead
+    distiller.selector.score_samples = 2
+    distiller.train()
+    distiller.selector.mode, distiller.selector.record = 'sample', True
+    distiller(**cls_batch(distiller, num_images=5), mode='loss')
+    transition = distiller.selector.finish_transition()
+    assert all(v.shape[0] == 2 for v in transition.values())
+    assert torch.isfinite(transition['rewards']).all()
+
