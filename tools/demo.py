@@ -86,7 +86,9 @@ TASKS = {
                  'student, uniform pyramid KD'),
                 (('mIoU', 'mIoU'), ('aAcc', 'aAcc'), ('mAcc', 'mAcc')),
                 'data/toy_ade', 'annotations/training/*.png',
-                '600 train / 90 val 64x64 images, 12 epochs; mmseg IoUMetric (%) on val'),
+                '600 train / 90 val 64x64 images, 12 epochs; mmseg IoUMetric (%) on val; '
+                '"distill cost" / "kept" as for detection',
+                rl_cfg=SEG / 'rlpkd_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py'),
     'cls': Task('cls', 'Classification: ResNet-18, backbone levels res2-res5',
                 CLS / 'resnet18-w32_toy-folder.py',
                 CLS / 'resnet18-w16_toy-folder.py',
@@ -94,7 +96,9 @@ TASKS = {
                 ('teacher R18-w32', 'student R18-w16, alone', 'student, uniform pyramid KD'),
                 (('accuracy/top1', 'top-1'),),
                 'data/toy_folder', 'train/*/*.png',
-                '1800 train / 300 val 64x64 images, 6 epochs; mmpretrain Accuracy (%) on val'),
+                '1800 train / 300 val 64x64 images, 6 epochs; mmpretrain Accuracy (%) on val; '
+                '"distill cost" / "kept" as for detection',
+                rl_cfg=CLS / 'rlpkd_resnet18w32-resnet18w16_toy-folder.py'),
 }
 
 
