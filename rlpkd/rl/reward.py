@@ -63,7 +63,11 @@ class LookaheadReward:
                  probe_size: Tuple[int, int] = (256, 256),
                  lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1) -> None:
         if lookahead_chunk < 1:
-            raise ValueError(f'lookahead_chunk must be >= 1, got {lookahead_chunk}')
+            raise ValueError('lookahead_chunk (model.selector.lookahead_chunk) must be >= 1, '
+                             f'got {lookahead_chunk}')
+        if not lookahead_max_drop > 0:
+            raise ValueError('lookahead_max_drop (model.selector.lookahead_max_drop) must be '
+                             f'> 0, got {lookahead_max_drop}')
         modules = {name for name, _ in distiller.student_tap.sources}
         if len(modules) != 1:
             raise ValueError('the reward needs the student pyramid to come from one module '

@@ -114,9 +114,10 @@ def test_pooled_gap_takes_half_precision_features(env, images):
     torch.testing.assert_close(half, reference, rtol=0.02, atol=1e-5)
 
 
-def test_lookahead_chunk_must_be_positive(env):
-    with pytest.raises(ValueError, match='lookahead_chunk'):
-        ParallelDistillationEnv(env.distiller, lookahead_chunk=0)
+@pytest.mark.parametrize('setting', [dict(lookahead_chunk=0), dict(lookahead_max_drop=0.0)])
+def test_bad_lookahead_settings_named(env, setting):
+    with pytest.raises(ValueError, match=rf'model\.selector\.{next(iter(setting))}'):
+        ParallelDistillationEnv(env.distiller, **setting)
 
 
 def test_budget_penalty(images):
