@@ -22,7 +22,6 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
 from pathlib import Path
 
@@ -31,14 +30,13 @@ from mmengine.config import Config
 
 import rlpkd  # noqa: F401  (registers components)
 from rlpkd.registry import MODELS
+from rlpkd.testing import det_batch
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / 'benchmarks' / 'results'
 CONFIGS = ROOT / 'configs' / 'faster_rcnn'
 UNIFORM = 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 GRADNORM = 'kd-gradnorm_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
-sys.path.insert(0, str(ROOT / 'tests'))
-from conftest import det_batch  # noqa: E402
 
 
 def build(config: str, balancer_override: dict | None = None):

@@ -12,57 +12,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
 
-from rlpkd.rl.buffer import RolloutBuffer
-from rlpkd.rl.contextual import ContextualSelectionEnv
-from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.ppo import PPOTrainer
+from rlpkd.rl.contextual import ContextualSelectionEnv, train_ppo
 
 RESULTS = Path(__file__).resolve().parent / 'results'
-
-
-def evaluate(env: ContextualSelectionEnv, policy: PolicyNetwork, states, types, budget) -> float:
-    """Mean reward of the deterministic policy on a fixed evaluation set."""
-    with torch.no_grad():
-        action, _, _ = policy.select_action(states, deterministic=True)
-    return float(env.rewards(types, budget, action)[0].mean())
-
-
-def run(name: str, env: ContextualSelectionEnv, use_lstm: bool, hard_budget: bool,
-        iterations: int, steps: int, batch: int, seed: int) -> dict:
-    torch.manual_seed(seed)
-    policy = PolicyNetwork(state_dim=env.state_dim, hidden_dim=64, num_layers=env.num_levels,
-                           use_lstm=use_lstm, level_costs=env.costs, hard_budget=hard_budget)
-    trainer = PPOTrainer(policy, lr=1e-3, seed=seed)
-    buffer = RolloutBuffer(steps, batch, env.state_dim, env.num_levels)
-    eval_states, eval_types, eval_budget = env.sample(
-        2048, torch.Generator().manual_seed(seed + 999))       # held out, same features
-    references = env.references(eval_types, eval_budget)
-    oracle = references['oracle']
-    curve, reached, start = [], None, time.time()
-    for it in range(1, iterations + 1):
-        for _ in range(steps):
-            states = env.reset(batch)
-            with torch.no_grad():
-                action, log_prob, value = policy.select_action(states)
-            _, reward, done, _ = env.step(action)
-            buffer.add(states, action, reward, value, log_prob, done)
-        trainer.train_step(buffer.as_rollout())
-        buffer.reset()
-        fraction = evaluate(env, policy, eval_states, eval_types, eval_budget) / oracle
-        curve.append(round(fraction, 4))
-        if reached is None and fraction >= 0.9:
-            reached = dict(iteration=it, samples=it * steps * batch,
-                           seconds=round(time.time() - start, 2))
-    final = evaluate(env, policy, eval_states, eval_types, eval_budget)
-    return dict(name=name, use_lstm=use_lstm, hard_budget=hard_budget, final_reward=final,
-                references=references, fraction_of_oracle=final / oracle,
-                reached_90=reached, seconds=round(time.time() - start, 2),
-                samples=iterations * steps * batch, curve=curve)
 
 
 def main() -> None:
@@ -81,8 +37,8 @@ def main() -> None:
         results[problem] = []
         for name, use_lstm, hard in (('sequential', True, problem == 'budget'),
                                      ('independent', False, False)):
-            res = run(name, env, use_lstm, hard, args.iterations, args.steps, args.batch,
-                      args.seed)
+            res = train_ppo(name, env, use_lstm, hard, args.iterations, args.steps,
+                            args.batch, args.seed)
             results[problem].append(res)
             print(problem, name, {k: v for k, v in res.items() if k != 'curve'}, flush=True)
     RESULTS.mkdir(exist_ok=True)

@@ -3,8 +3,8 @@
 Both train a toy distiller (tools/train.py, the real runner, the toy data; ``--task``:
 Faster R-CNN ``det`` by default, DeepLabV3+ ``seg``, ResNet ``cls``) for the same
 iterations; RL-PyramidKD runs only its joint phase (policy sampling every iteration,
-reward scoring every ``rollout_interval``-th, PPO every
-``ppo_interval`` scored batches). Runs alternate (uniform, RL, uniform, RL, ...) so both
+reward scoring every ``collect_interval``-th, PPO every
+``update_interval`` scored batches). Runs alternate (uniform, RL, uniform, RL, ...) so both
 see the same machine load; time = mean (and median) of mmengine's per-iteration ``time``
 after the first 5 iterations (the mean includes the scored iterations), memory = peak
 RSS of the process and, on a GPU, the peak CUDA memory mmengine logs
@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--epochs', type=int, default=2)
     parser.add_argument('--repeats', type=int, default=2)
-    parser.add_argument('--rollout-interval', type=int, default=10)
+    parser.add_argument('--collect-interval', type=int, default=10)
     parser.add_argument('--task', choices=sorted(TASKS), default='det')
     parser.add_argument('--rl-variants', nargs='+', default=[''], metavar='OPTIONS',
                         help='one RL variant per argument: its space-separated extra '
@@ -103,7 +103,7 @@ def main() -> None:
     uniform_cfg, rl_cfg, description = TASKS[args.task]
     rl_phase3 = ['train_cfg.phases.0.epochs=0', 'train_cfg.phases.1.epochs=0',  # length 0
                  f'train_cfg.phases.2.epochs={args.epochs}',
-                 f'train_cfg.phases.2.rollout_interval={args.rollout_interval}']
+                 f'train_cfg.phases.2.collect_interval={args.collect_interval}']
     variants = {'uniform KD': (CFG / uniform_cfg, [f'train_cfg.max_epochs={args.epochs}'])}
     for extra in args.rl_variants:
         name = 'RL-PyramidKD phase 3' + (f' [{extra}]' if extra else '')

@@ -2,7 +2,9 @@
 
 Importing the package registers every component in the ``rlpkd`` registries.
 """
-from . import engine, evaluation, models  # noqa: F401  (register components)
+# models first: the selectors import rlpkd.rl, which imports rlpkd.models.taps
+from . import models  # noqa: F401, I001  (register components)
+from . import engine, evaluation, learners  # noqa: F401, E402
 from .registry import MODELS
 
 __version__ = '0.1.0'

@@ -21,5 +21,8 @@ LOOPS = Registry('loop', parent=MMENGINE_LOOPS, scope='rlpkd',
                  locations=['rlpkd.engine.loops'])
 HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='rlpkd',
                  locations=['rlpkd.engine.hooks'])
+#: learners of learned selectors (PPO; the NAS and MAML learners): rlpkd's own registry,
+#: mmengine has no root for them; built by the phase loop from ``train_cfg.learners``
+LEARNERS = Registry('learner', scope='rlpkd', locations=['rlpkd.learners'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='rlpkd',
                    locations=['rlpkd.evaluation'])

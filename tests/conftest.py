@@ -1,106 +1,13 @@
-"""Shared test helpers: real (tiny) mmdet models and detection batches."""
+"""Shared test fixtures; the helpers themselves live in :mod:`rlpkd.testing`."""
 from __future__ import annotations
-
-import copy
 
 import pytest
 import torch
-from mmdet.structures import DetDataSample
-from mmengine.structures import InstanceData
 
-import rlpkd  # noqa: F401  (registers components)
-from rlpkd.registry import MODELS
-
-TOY_TEACHER = 'rlpkd::faster_rcnn/faster-rcnn_r18-w32_fpn_toy-coco.py'
-TOY_STUDENT = 'rlpkd::faster_rcnn/faster-rcnn_r18-w16_fpn_toy-coco.py'
-TOY_DISTILLER = dict(
-    type='PyramidDistiller',
-    student=dict(cfg_path=TOY_STUDENT),
-    teacher=dict(cfg_path=TOY_TEACHER),
-    level_loss=dict(type='PKDLoss'),
-    connector=dict(type='ConvNormConnector'))
-
-
-def build_distiller(**overrides) -> torch.nn.Module:
-    """The toy teacher (FPN 128) -> toy student (FPN 64) distiller, real mmdet models."""
-    cfg = copy.deepcopy(TOY_DISTILLER)
-    cfg.update(overrides)
-    return MODELS.build(cfg)
-
-
-def det_batch(model, num_images: int = 2, size=(96, 128), seed: int = 0) -> dict:
-    """A preprocessed detection batch with one or two boxes per image."""
-    gen = torch.Generator().manual_seed(seed)
-    h, w = size
-    inputs, samples = [], []
-    for i in range(num_images):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
-        sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
-                                             scale_factor=(1.0, 1.0)))
-        boxes = [[8.0, 8.0, 40.0, 50.0], [50.0, 30.0, 120.0, 90.0]][:1 + i % 2]
-        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes),
-                                           labels=torch.arange(len(boxes)) % 3)
-        samples.append(sample)
-    return model.data_preprocessor(dict(inputs=inputs, data_samples=samples), True)
+from rlpkd.testing import build_distiller
 
 
 @pytest.fixture
 def distiller():
     torch.manual_seed(0)
     return build_distiller()
-
-
-# ------------------------------------------------------------- seg / cls helpers
-def build_from_config(path, teacher_ckpt=None, **model_overrides) -> torch.nn.Module:
-    """The distiller a config file describes (``rlpkd::`` or a path), real mm models.
-
-    ``teacher_ckpt`` defaults to ``None`` (random teacher): the tests download nothing.
-    """
-    from mmengine.config import Config
-
-    from rlpkd.models.utils import config_file
-    cfg = Config.fromfile(config_file(str(path)))
-    model = copy.deepcopy(cfg.model)
-    model.update(teacher_ckpt=teacher_ckpt, **model_overrides)
-    return MODELS.build(model)
-
-
-def seg_data(num_images: int = 2, size=(64, 64), num_classes: int = 4,
-             seed: int = 0) -> dict:
-    """A collated mmseg batch (uint8 images, random label maps with some 255)."""
-    from mmengine.structures import PixelData
-    from mmseg.structures import SegDataSample
-
-    gen = torch.Generator().manual_seed(seed)
-    h, w = size
-    inputs, samples = [], []
-    for _ in range(num_images):
-        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
-        labels = torch.randint(0, num_classes, (1, h, w), generator=gen)
-        labels[:, :2] = 255  # an ignored border, as reduce_zero_label makes
-        sample = SegDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
-        sample.gt_sem_seg = PixelData(data=labels)
-        samples.append(sample)
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def seg_batch(model, *args, **kwargs) -> dict:
-    """:func:`seg_data` through ``model``'s data preprocessor (training mode)."""
-    return model.data_preprocessor(seg_data(*args, **kwargs), True)
-
-
-def cls_data(num_images: int = 2, size=(64, 64), num_classes: int = 3,
-             seed: int = 0) -> dict:
-    """A collated mmpretrain batch: uint8 images with one label each."""
-    from mmpretrain.structures import DataSample
-
-    gen = torch.Generator().manual_seed(seed)
-    inputs = [torch.randint(0, 256, (3, *size), generator=gen, dtype=torch.uint8)
-              for _ in range(num_images)]
-    samples = [DataSample().set_gt_label(i % num_classes) for i in range(num_images)]
-    return dict(inputs=inputs, data_samples=samples)
-
-
-def cls_batch(model, *args, **kwargs) -> dict:
-    """:func:`cls_data` through ``model``'s data preprocessor (training mode)."""
-    return model.data_preprocessor(cls_data(*args, **kwargs), True)

@@ -12,10 +12,11 @@ train_cfg = dict(
     phases=[
         dict(name='warmup', epochs=10, mode='uniform'),
         dict(name='policy', epochs=20, mode='sample', freeze=('backbone', ),
-             rollout_interval=1, ppo_interval=4),
-        dict(name='joint', epochs=10, mode='sample', rollout_interval=10, ppo_interval=4),
+             learner='ppo', collect_interval=1, update_interval=4),
+        dict(name='joint', epochs=10, mode='sample', learner='ppo', collect_interval=10,
+             update_interval=4),
     ],
-    ppo={{_base_.ppo}},
+    learners=dict(ppo={{_base_.ppo_learner}}),
     val_interval=5)
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.001, by_epoch=False, begin=0, end=500),

@@ -4,9 +4,11 @@ from .balancers import GradNormBalancer
 from .connectors import ConvNormConnector
 from .distillers import PyramidDistiller
 from .losses import ChannelWiseKLLoss, FeatureMSELoss, PerSampleFeatureLoss, PKDLoss
-from .selectors import FixedSelector, LevelSelector, UniformSelector
+from .pyramid_pair import PyramidPair, PyramidProbe
+from .selectors import FixedSelector, LearnedSelector, LevelSelector, UniformSelector
 from .taps import PyramidTap
 
 __all__ = ['ConvNormConnector', 'PyramidDistiller', 'ChannelWiseKLLoss', 'FeatureMSELoss',
-           'PerSampleFeatureLoss', 'PKDLoss', 'FixedSelector', 'LevelSelector',
+           'PerSampleFeatureLoss', 'PKDLoss', 'PyramidPair', 'PyramidProbe', 'FixedSelector',
+           'LearnedSelector', 'LevelSelector',
            'UniformSelector', 'PyramidTap', 'GradNormBalancer']

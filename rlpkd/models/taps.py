@@ -6,15 +6,60 @@ ResNet backbone with ``out_indices``), which outputs are the levels::
     dict(module='neck', indices=(0, 1, 2, 3))                   # P2..P5 of an FPN
     dict(modules=('backbone.layer1', 'backbone.layer2'))        # one level per module
 
-Features are caught with forward hooks during the model's own forward pass, so
-reading a pyramid never runs any part of the network twice.
+Features are observed with forward hooks during the model's own forward pass, so
+reading a pyramid never runs any part of the network twice. :func:`catch` is the one
+hook mechanism: :class:`PyramidTap` uses it for the levels, learned selectors for what
+else they observe (a global feature, the pyramid module's inputs).
 """
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from torch import Tensor, nn
+
+#: what :func:`catch` keeps of a module call: its output, or its positional inputs
+WHAT = ('output', 'inputs')
+
+
+@contextmanager
+def catch(points: Mapping[str, Tuple[nn.Module, str]]) -> Iterator[Dict[str, object]]:
+    """While active, record what runs through some modules.
+
+    Args:
+        points: ``{label: (module, 'output' | 'inputs')}``.
+
+    Yields:
+        a dict that holds, under each label, the module's last output (as returned:
+        a tensor or a tuple) or its positional inputs (a tuple); a module that did not
+        run leaves its label absent. The hooks are removed when the block ends.
+    """
+    observed: Dict[str, object] = {}
+    handles = []
+    for label, (module, what) in points.items():
+        if what not in WHAT:
+            raise ValueError(f'catch: {label!r} asks for {what!r}; expected one of {WHAT}')
+        if what == 'output':
+            handles.append(module.register_forward_hook(_output_keeper(observed, label)))
+        else:
+            handles.append(module.register_forward_pre_hook(_inputs_keeper(observed, label)))
+    try:
+        yield observed
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _output_keeper(observed: dict, label: str):
+    def hook(module, args, output):
+        observed[label] = output
+    return hook
+
+
+def _inputs_keeper(observed: dict, label: str):
+    def hook(module, args):
+        observed[label] = args
+    return hook
 
 
 class PyramidTap:
@@ -58,22 +103,21 @@ class PyramidTap:
 
         The list is filled when the block ends; an incomplete pass raises.
         """
-        outputs: dict = {}
-        handles = [mod.register_forward_hook(self._catcher(name, outputs))
-                   for name, mod in self._modules.items()]
         levels: List[Tensor] = []
-        try:
+        with catch({name: (mod, 'output') for name, mod in self._modules.items()}) as outputs:
             yield levels
-        finally:
-            for handle in handles:
-                handle.remove()
         levels.extend(self._select(outputs))
 
-    @staticmethod
-    def _catcher(name: str, outputs: dict):
-        def hook(module, args, output):
-            outputs[name] = output
-        return hook
+    @property
+    def module_name(self) -> Optional[str]:
+        """The one module all levels come from (``None`` when they come from several)."""
+        names = {name for name, _ in self.sources}
+        return next(iter(names)) if len(names) == 1 else None
+
+    @property
+    def indices(self) -> List[Optional[int]]:
+        """Per level, the index into the module's output (``None``: the output itself)."""
+        return [index for _, index in self.sources]
 
     def _select(self, outputs: dict) -> List[Tensor]:
         levels = []

@@ -1,9 +1,10 @@
 """Reinforcement learning of per-sample level selection.
 
-- :mod:`~rlpkd.rl.state`: the state a policy sees (``StateBuilder``);
+- :mod:`~rlpkd.rl.state`: the state a policy sees (``StateLayout``, ``StateBuilder``);
 - :mod:`~rlpkd.rl.cost_model`: FLOPs of each level (``LevelCostModel``);
-- :mod:`~rlpkd.rl.environment`: the MDP on real pyramids (``ParallelDistillationEnv``,
-  ``DistillationEnvironment``);
+- :mod:`~rlpkd.rl.reward`: the measured lookahead reward (``LookaheadReward``);
+- :mod:`~rlpkd.rl.environment`: the MDP on real pyramids, built once and used by the
+  RL selector in training (``ParallelDistillationEnv``, ``DistillationEnvironment``);
 - :mod:`~rlpkd.rl.contextual`: a synthetic MDP with a known optimum;
 - :mod:`~rlpkd.rl.policy`: the LSTM / independent Bernoulli policy (``PolicyNetwork``);
 - :mod:`~rlpkd.rl.gae`, :mod:`~rlpkd.rl.buffer`, :mod:`~rlpkd.rl.ppo`: GAE, the rollout
@@ -16,8 +17,9 @@ from .environment import DistillationEnvironment, ParallelDistillationEnv
 from .gae import compute_gae
 from .policy import PolicyNetwork
 from .ppo import PPOTrainer
-from .state import StateBuilder
+from .reward import LookaheadReward
+from .state import StateBuilder, StateLayout
 
 __all__ = ['RolloutBuffer', 'ContextualSelectionEnv', 'LevelCostModel',
            'DistillationEnvironment', 'ParallelDistillationEnv', 'compute_gae',
-           'PolicyNetwork', 'PPOTrainer', 'StateBuilder']
+           'LookaheadReward', 'PolicyNetwork', 'PPOTrainer', 'StateBuilder', 'StateLayout']

@@ -18,10 +18,15 @@ single subset for all samples (the most a per-dataset NAS search can find) are e
 from __future__ import annotations
 
 import itertools
+import time
 from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
+
+from .buffer import RolloutBuffer
+from .policy import PolicyNetwork
+from .ppo import PPOTrainer
 
 #: improvement shares per type for P2..P5: small objects, large, mixed, medium
 DEFAULT_USEFULNESS = ((0.8, 0.2, 0.0, 0.0),
@@ -134,3 +139,52 @@ class ContextualSelectionEnv:
                     best_fixed=float(fixed.max()),
                     best_fixed_subset=self.subsets[int(fixed.argmax())].tolist(),
                     random=float(table.mean()))
+
+
+def evaluate(env: ContextualSelectionEnv, policy: PolicyNetwork, states: Tensor,
+             types: Tensor, budget: Tensor) -> float:
+    """Mean reward of the deterministic policy on a fixed evaluation set."""
+    with torch.no_grad():
+        action, _, _ = policy.select_action(states, deterministic=True)
+    return float(env.rewards(types, budget, action)[0].mean())
+
+
+def train_ppo(name: str, env: ContextualSelectionEnv, use_lstm: bool, hard_budget: bool,
+              iterations: int, steps: int, batch: int, seed: int) -> dict:
+    """Train a :class:`PolicyNetwork` with :class:`PPOTrainer` on ``env``.
+
+    Each iteration collects ``steps`` batches of ``batch`` episodes into a
+    :class:`RolloutBuffer`, then runs one PPO update. Returns the deterministic
+    policy's final mean reward on 2048 held-out samples (``final_reward``), the
+    references (oracle, best fixed subset, random) on them, ``fraction_of_oracle``,
+    when 90 % of the oracle was reached (``reached_90``), wall time and the curve.
+    """
+    torch.manual_seed(seed)
+    policy = PolicyNetwork(state_dim=env.state_dim, hidden_dim=64, num_layers=env.num_levels,
+                           use_lstm=use_lstm, level_costs=env.costs, hard_budget=hard_budget)
+    trainer = PPOTrainer(policy, lr=1e-3, seed=seed)
+    buffer = RolloutBuffer(steps, batch, env.state_dim, env.num_levels)
+    eval_states, eval_types, eval_budget = env.sample(
+        2048, torch.Generator().manual_seed(seed + 999))       # held out, same features
+    references = env.references(eval_types, eval_budget)
+    oracle = references['oracle']
+    curve, reached, start = [], None, time.time()
+    for it in range(1, iterations + 1):
+        for _ in range(steps):
+            states = env.reset(batch)
+            with torch.no_grad():
+                action, log_prob, value = policy.select_action(states)
+            _, reward, done, _ = env.step(action)
+            buffer.add(states, action, reward, value, log_prob, done)
+        trainer.train_step(buffer.as_rollout())
+        buffer.reset()
+        fraction = evaluate(env, policy, eval_states, eval_types, eval_budget) / oracle
+        curve.append(round(fraction, 4))
+        if reached is None and fraction >= 0.9:
+            reached = dict(iteration=it, samples=it * steps * batch,
+                           seconds=round(time.time() - start, 2))
+    final = evaluate(env, policy, eval_states, eval_types, eval_budget)
+    return dict(name=name, use_lstm=use_lstm, hard_budget=hard_budget, final_reward=final,
+                references=references, fraction_of_oracle=final / oracle,
+                reached_90=reached, seconds=round(time.time() - start, 2),
+                samples=iterations * steps * batch, curve=curve)

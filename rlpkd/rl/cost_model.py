@@ -6,18 +6,24 @@ cost_l = FLOPs of connector_l forward + backward, counted by
          (forward, and a backward of twice the forward: the usual rule of thumb,
          since the counter sees only matmul / convolution ops, not element-wise ones).
 
-The counts are taken once, at build time, from the real modules and the real
-feature shapes (so P2 of an FPN costs about 16x P4, and a dilated backbone whose
-res3-res5 share stride 8 costs what it costs). Fractions ``cost / cost.sum()``
-are what the policy and the reward use.
+The counts are taken once, at build time, from the real modules and the feature
+shapes of the distiller's build-time probe (so P2 of an FPN costs about 16x P4, and a
+dilated backbone whose res3-res5 share stride 8 costs what it costs). Fractions
+``cost / cost.sum()`` are what the policy and the reward use; they do not depend on
+the probe's image size as long as it is a multiple of the coarsest level's stride.
 """
 from __future__ import annotations
 
-from typing import Dict, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from rlpkd.utils import eval_mode
+
+if TYPE_CHECKING:
+    from rlpkd.models.pyramid_pair import PyramidPair
 
 
 def count_level_flops(connector: Optional[nn.Module], student_shape: Sequence[int],
@@ -32,15 +38,14 @@ def count_level_flops(connector: Optional[nn.Module], student_shape: Sequence[in
     """
     flops = 3.0 * flops_per_element * float(torch.Size(teacher_shape).numel())
     if connector is not None:
-        was_training = connector.training
-        connector.eval()  # batch statistics of one sample are undefined
         param = next(connector.parameters())
         feat = torch.zeros(1, *student_shape, device=param.device, dtype=param.dtype,
                            requires_grad=True)
-        with torch.enable_grad(), FlopCounterMode(display=False) as counter:
+        # eval: batch statistics of one sample are undefined
+        with eval_mode(connector), torch.enable_grad(), \
+                FlopCounterMode(display=False) as counter:
             connector(feat).sum().backward()
         connector.zero_grad(set_to_none=True)
-        connector.train(was_training)
         flops += float(counter.get_total_flops())
     return flops
 
@@ -60,17 +65,15 @@ class LevelCostModel:
             raise ValueError(f'every level must cost something, got {self.as_dict()}')
 
     @classmethod
-    def from_distiller(cls, distiller: nn.Module,
-                       student_feats: Sequence[Tensor],
-                       teacher_feats: Sequence[Tensor]) -> 'LevelCostModel':
-        """Count the FLOPs of ``distiller``'s connectors and level loss on these shapes."""
+    def from_pair(cls, pair: 'PyramidPair') -> 'LevelCostModel':
+        """Count the FLOPs of ``pair``'s connectors and level loss on its probe's shapes."""
         flops = []
-        per_element = getattr(distiller.level_loss, 'flops_per_element', 1.0)
-        for name, s_feat, t_feat in zip(distiller.level_names, student_feats, teacher_feats):
-            connector = distiller.connectors[name] if name in distiller.connectors else None
-            flops.append(count_level_flops(connector, s_feat.shape[1:], t_feat.shape[1:],
-                                           per_element))
-        return cls(flops, distiller.level_names)
+        per_element = getattr(pair.level_loss, 'flops_per_element', 1.0)
+        for name, s_shape, t_shape in zip(pair.level_names, pair.probe.student,
+                                          pair.probe.teacher):
+            connector = pair.connectors[name] if name in pair.connectors else None
+            flops.append(count_level_flops(connector, s_shape, t_shape, per_element))
+        return cls(flops, pair.level_names)
 
     @property
     def fractions(self) -> Tensor:

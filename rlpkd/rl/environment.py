@@ -1,75 +1,159 @@
-"""The level-selection MDP on real teacher / student pyramids, as an environment.
+"""The level-selection MDP on real teacher / student pyramids: the one environment.
 
 Episode: one sample. Its L include/skip decisions (one per level) are made by the
 policy level by level (:class:`rlpkd.rl.policy.PolicyNetwork`); the environment scores
 the finished selection with :class:`rlpkd.rl.reward.LookaheadReward` (measured
 improvement of the student + λ · cost saved) and the episode ends.
 
-Inside training, :class:`rlpkd.models.selectors.RLSelector` runs the same state builder
-and reward on the batches the student trains on; these classes are the standalone form
-(the prototype's ``reset`` / ``step`` API) for analysis and tests.
+:class:`ParallelDistillationEnv` builds the state builder, the cost model and the
+reward once. Training uses it through :class:`rlpkd.models.selectors.RLSelector`
+(:meth:`~ParallelDistillationEnv.observe` during the student's own forward pass,
+:meth:`~ParallelDistillationEnv.states`, :meth:`~ParallelDistillationEnv.score`);
+``reset`` / ``step`` (the prototype's API) run the same methods on a batch of images,
+and :class:`DistillationEnvironment` on one image.
 """
 from __future__ import annotations
 
-from typing import List, Optional, Tuple
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-from .reward import LookaheadReward
-from .state import StateBuilder, pooled_gap
+from rlpkd.models.taps import catch
+
+from .cost_model import LevelCostModel
+from .reward import LookaheadReward, tree_detach, tree_slice
+from .state import StateBuilder, StateLayout
+
+if TYPE_CHECKING:
+    from rlpkd.models.pyramid_pair import PyramidPair
 
 
-class ParallelDistillationEnv:
-    """The MDP over every sample of a batch at once (no Python loop over samples).
+@dataclass
+class Observation:
+    """What scoring a selection needs of a batch, kept after the student's step.
 
-    Args:
-        distiller: a built :class:`rlpkd.models.PyramidDistiller`.
-        lambda_tradeoff: λ, weight of the saved cost in the reward.
-        budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
-        global_dim: size of the global block of the state.
-        **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``, ``global_module``,
-            ``probe_size``, ``lookahead_max_drop``, ``lookahead_chunk`` of
-            :class:`LookaheadReward`.
+    Attributes:
+        inputs: the pyramid module's positional inputs (batched, detached).
+        teacher_feats: L teacher levels ``[B, C'_l, H_l, W_l]`` (detached).
+        budget: ``[B]`` cost budgets.
     """
 
-    def __init__(self, distiller: nn.Module, lambda_tradeoff: float = 0.5,
-                 budget: float = 1.0, global_dim: int = 512, **reward_kwargs) -> None:
-        self.distiller = distiller
-        self.reward = LookaheadReward(distiller, lambda_tradeoff, **reward_kwargs)
+    inputs: tuple
+    teacher_feats: List[Tensor]
+    budget: Tensor
+
+    def head(self, k: int) -> 'Observation':
+        """The first ``k`` samples, detached."""
+        return Observation(tree_detach(tree_slice(self.inputs, 0, k)),
+                           [t[:k].detach() for t in self.teacher_feats],
+                           self.budget[:k].detach())
+
+
+def as_pair(source) -> 'PyramidPair':
+    """A :class:`rlpkd.models.PyramidPair`, or the pair of a ``PyramidDistiller``."""
+    from rlpkd.models.pyramid_pair import PyramidPair
+    if isinstance(source, PyramidPair):
+        return source
+    pair = getattr(source, 'pair', None)
+    if isinstance(pair, PyramidPair):
+        return pair
+    raise TypeError('expected a PyramidPair or a PyramidDistiller, got '
+                    f'{type(source).__name__}')
+
+
+class ParallelDistillationEnv(nn.Module):
+    """The MDP over every sample of a batch at once.
+
+    A module only for its state builder's fixed projections (buffers: they move with
+    the model and are saved in checkpoints); it holds no trainable parameter.
+
+    Args:
+        pyramid: a :class:`rlpkd.models.PyramidPair` or a built ``PyramidDistiller``.
+        lambda_tradeoff: λ, weight of the saved cost in the reward.
+        budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
+        global_module: student module whose last output is the state's global feature
+            (``model.selector.global_module``).
+        **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,
+            ``lookahead_max_drop``, ``lookahead_chunk`` of :class:`LookaheadReward`.
+    """
+
+    def __init__(self, pyramid, lambda_tradeoff: float = 0.5, budget: float = 1.0,
+                 global_module: str = 'backbone', **reward_kwargs) -> None:
+        super().__init__()
+        pair = as_pair(pyramid)
+        key = 'model.selector.global_module'
+        self.pair = pair
         self.budget = budget
-        self.state_builder = StateBuilder(self.reward.probe['level_channels'],
-                                          self.reward.probe['global_channels'], global_dim)
-        self.state_builder.to(next(distiller.parameters()).device)
-        self._context: Optional[dict] = None
+        self.cost_model = LevelCostModel.from_pair(pair)
+        self.reward = LookaheadReward(pair, self.cost_model, lambda_tradeoff, **reward_kwargs)
+        # a plain dict: the student's modules must not become submodules of the env
+        self.observation_points = {
+            'global': (pair.student_module(global_module, key), 'output'),
+            'inputs': (self.reward.pyramid_module, 'inputs')}
+        self.state_builder = StateBuilder([int(s[0]) for s in pair.probe.student],
+                                          pair.probe.module_channels(global_module, key))
+        self.state_builder.to(next(pair.student.parameters()).device)
+        self._episode: Optional[dict] = None
 
     @property
     def level_names(self) -> Tuple[str, ...]:
-        return self.reward.level_names
+        return self.pair.level_names
 
     @property
-    def cost_model(self):
-        return self.reward.cost_model
+    def layout(self) -> StateLayout:
+        return self.state_builder.layout
 
     @property
     def state_dim(self) -> int:
         return self.state_builder.state_dim
 
+    # ------------------------------------------------------------ training path
+    @contextmanager
+    def observe(self) -> Iterator[Dict[str, object]]:
+        """While active, catch the student's global feature (``'global'``) and the
+        pyramid module's inputs (``'inputs'``) from its forward pass."""
+        with catch(self.observation_points) as observed:
+            yield observed
+
+    @torch.no_grad()
+    def states(self, observed: Dict[str, object], student_feats: List[Tensor],
+               teacher_feats: List[Tensor],
+               budget: Optional[Tensor] = None) -> Tuple[Tensor, Observation]:
+        """``(states [B, S], observation)`` of a batch whose student forward ran inside
+        :meth:`observe`; ``budget`` ``[B]`` defaults to the env's budget."""
+        if 'global' not in observed or 'inputs' not in observed:
+            raise RuntimeError('the student forward pass did not run the global module '
+                               'and the pyramid module inside observe()')
+        glob = observed['global']
+        glob = glob[-1] if isinstance(glob, (tuple, list)) else glob
+        student = [f.detach() for f in student_feats]
+        if budget is None:
+            budget = student[0].new_full((student[0].shape[0],), float(self.budget),
+                                         dtype=torch.float32)
+        states = self.state_builder(glob, student,
+                                    self.pair.pooled_gap(student, teacher_feats), budget)
+        return states, Observation(observed['inputs'], list(teacher_feats), budget)
+
+    def score(self, observation: Observation, action: Tensor) -> Tuple[Tensor, dict]:
+        """``(reward [B], info)`` of ``action`` ``[B, L]`` on an observed batch; ``info``:
+        ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``."""
+        with torch.no_grad(), torch.autocast(action.device.type, enabled=False):
+            return self.reward.score(observation.inputs, observation.teacher_feats, action,
+                                     observation.budget)
+
+    # ------------------------------------------------------------ prototype API
     @torch.no_grad()
     def reset(self, inputs: Tensor, budget: Optional[Tensor] = None) -> Tensor:
         """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``."""
-        d = self.distiller
-        with self.reward.observe() as caught, d.student_tap.record() as student_feats:
-            d.student.extract_feat(inputs)
-        with d.teacher_tap.record() as teacher_feats:
-            d.teacher.extract_feat(inputs)
-        batch, levels = inputs.shape[0], len(self.level_names)
-        gap = d.pair_losses(student_feats, teacher_feats, inputs.new_ones(batch, levels))
-        budget = inputs.new_full((batch,), self.budget) if budget is None else budget
-        states = self.state_builder(caught['global'], student_feats,
-                                    pooled_gap(d, student_feats, teacher_feats), budget)
-        self._context = dict(args=caught['args'], teacher=teacher_feats, budget=budget,
-                             gap=gap.sum(dim=1), states=states)
+        with self.observe() as observed:
+            student, teacher = self.pair.extract(inputs)
+        states, observation = self.states(observed, student, teacher, budget)
+        ones = inputs.new_ones(inputs.shape[0], self.pair.num_levels)
+        gap = self.pair.pair_losses(student, teacher, ones).sum(dim=1)
+        self._episode = dict(observation=observation, gap=gap, states=states)
         return states
 
     def step(self, action: Tensor) -> Tuple[Tensor, Tensor, Tensor, dict]:
@@ -77,15 +161,15 @@ class ParallelDistillationEnv:
 
         Returns ``(next_state [B, S], reward [B], done [B], info)``; every episode ends
         here (``done`` all ones). ``info``: ``selected_layers`` (names per sample),
-        ``distill_loss`` ``[B]`` (all-level gap before the step), ``used_cost`` /
+        ``distill_loss`` ``[B]`` (all-level loss before the step), ``used_cost`` /
         ``saved_cost`` / ``improvement`` ``[B]``.
         """
-        if self._context is None:
+        if self._episode is None:
             raise RuntimeError('call reset() before step()')
-        ctx, self._context = self._context, None
-        reward, info = self.reward.score(ctx['args'], ctx['teacher'], action, ctx['budget'])
-        info.update(selected_layers=self.selected_layers(action), distill_loss=ctx['gap'])
-        return ctx['states'], reward, torch.ones_like(reward), info
+        episode, self._episode = self._episode, None
+        reward, info = self.score(episode['observation'], action)
+        info.update(selected_layers=self.selected_layers(action), distill_loss=episode['gap'])
+        return episode['states'], reward, torch.ones_like(reward), info
 
     def selected_layers(self, action: Tensor) -> List[List[str]]:
         return [[n for n, a in zip(self.level_names, row) if a > 0] for row in action.tolist()]
@@ -97,13 +181,11 @@ class DistillationEnvironment:
     ``reset(sample [3, H, W]) -> state [S]``; ``step(action [L]) -> (state, reward: float,
     done: bool, info)`` with ``info['selected_layers']`` such as ``['P2', 'P4', 'P5']`` and
     float ``distill_loss``, ``used_cost``, ``saved_cost``, ``improvement``.
-    The prototype took ``(teacher, student)``; here a distiller carries both, plus the
-    taps, connectors and level loss that define the pyramid. Arguments as
-    :class:`ParallelDistillationEnv`.
+    Arguments as :class:`ParallelDistillationEnv`, whose methods it runs.
     """
 
-    def __init__(self, distiller: nn.Module, lambda_tradeoff: float = 0.5, **kwargs) -> None:
-        self.env = ParallelDistillationEnv(distiller, lambda_tradeoff, **kwargs)
+    def __init__(self, pyramid, lambda_tradeoff: float = 0.5, **kwargs) -> None:
+        self.env = ParallelDistillationEnv(pyramid, lambda_tradeoff, **kwargs)
 
     @property
     def state_dim(self) -> int:

@@ -6,9 +6,10 @@ Each sample is an episode of ``L`` sequential include/skip decisions, one per le
 which levels were already chosen and on the budget left; the ablation
 (``use_lstm=False``) emits ``L`` independent Bernoulli logits in one step.
 
-State contract: ``state`` is ``[B, S]`` and its last entry ``state[:, -1]`` is the
-episode's cost budget as a fraction of the full cost, in ``[0, 1]`` (1 = unconstrained).
-Level ``l`` costs ``level_costs[l]`` (normalised to sum 1).
+The policy reads the episode's cost budget (a fraction of the full cost, in ``[0, 1]``,
+1 = unconstrained) from the state's ``'budget'`` field by name
+(:class:`rlpkd.rl.state.StateLayout`; without a layout: the last entry). Level ``l``
+costs ``level_costs[l]`` (normalised to sum 1).
 """
 from __future__ import annotations
 
@@ -18,6 +19,8 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from .state import StateLayout
 
 # Slack when comparing a level's cost with the budget left (float round-off of sums).
 _BUDGET_TOL = 1e-6
@@ -48,7 +51,7 @@ class PolicyNetwork(nn.Module):
     """Actor-critic over the ``L`` include/skip decisions of one sample.
 
     Args:
-        state_dim: ``S``, the length of the per-sample state vector (last entry = budget).
+        state_dim: ``S``, the length of the per-sample state vector.
         hidden_dim: width of the encoder, the LSTM cell and the heads.
         num_layers: the number of pyramid levels ``L`` (prototype name; see
             :attr:`num_levels`).
@@ -57,6 +60,8 @@ class PolicyNetwork(nn.Module):
         level_costs: ``[L]`` relative costs, normalised to sum 1; default uniform ``1/L``.
         hard_budget: (sequential only) force off every level whose cost exceeds the
             budget left; such a level has probability 0 and adds 0 log-prob and entropy.
+        layout: the state's named fields (:class:`rlpkd.rl.state.StateLayout`), size
+            ``state_dim``, with a ``'budget'`` field; default: features, then the budget.
     """
 
     def __init__(self,
@@ -65,11 +70,15 @@ class PolicyNetwork(nn.Module):
                  num_layers: int = 4,
                  use_lstm: bool = True,
                  level_costs: Optional[Union[Tensor, Sequence[float]]] = None,
-                 hard_budget: bool = False) -> None:
+                 hard_budget: bool = False, layout: Optional[StateLayout] = None) -> None:
         super().__init__()
-        if state_dim < 1:
-            raise ValueError(f'state_dim must be >= 1 (its last entry is the budget), '
-                             f'got {state_dim}')
+        layout = layout or StateLayout.features_and_budget(state_dim)
+        if layout.dim != state_dim:
+            raise ValueError(f'the state layout has {layout.dim} entries, state_dim is '
+                             f'{state_dim}')
+        if 'budget' not in dict(layout.fields):
+            raise ValueError(f'the state layout has no budget field: {layout.fields}')
+        self.layout = layout
         if num_layers < 1:
             raise ValueError(f'num_layers (the number of levels) must be >= 1, '
                              f'got {num_layers}')
@@ -93,7 +102,9 @@ class PolicyNetwork(nn.Module):
                 raise ValueError(f'level_costs must be finite, >= 0 and not all 0, '
                                  f'got {costs.tolist()}')
             costs = costs / costs.sum()
-        self.register_buffer('level_costs', costs.float())
+        # the task's costs, not learned: not in the state_dict, so a policy moves between
+        # tasks (det -> seg -> cls) and keeps each task's own costs
+        self.register_buffer('level_costs', costs.float(), persistent=False)
 
         sqrt2 = math.sqrt(2.0)
         self.encoder = nn.Sequential(
@@ -223,7 +234,7 @@ class PolicyNetwork(nn.Module):
         num_levels, batch = self.num_levels, state.shape[0]
         feat_dtype = enc.dtype  # the step inputs match the encoder output (autocast-safe)
         costs = self.level_costs.to(device=state.device, dtype=dtype)
-        budget = state[:, -1].to(dtype)
+        budget = self.layout.read(state, 'budget')[:, 0].to(dtype)
         eye = torch.eye(num_levels, device=state.device, dtype=feat_dtype)
         h = enc.new_zeros(batch, self.hidden_dim)
         c = enc.new_zeros(batch, self.hidden_dim)

@@ -9,10 +9,10 @@ One :meth:`PPOTrainer.train_step` = GAE over the rollout, flatten ``T * B`` samp
 from __future__ import annotations
 
 import torch
-import torch.distributed as dist
 from torch import Tensor, nn
 
 from rlpkd.rl.gae import compute_gae, explained_variance
+from rlpkd.utils import mean_over_ranks, world_size
 
 # ---------------------------------------------------------------- pure loss functions
 
@@ -66,13 +66,6 @@ def value_loss(values: Tensor, returns: Tensor, old_values: Tensor | None = None
     return 0.5 * torch.max(unclipped, clipped).mean()
 
 
-def _distributed_world_size() -> int:
-    """World size if ``torch.distributed`` is initialised, else 1."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_world_size()
-    return 1
-
-
 # ---------------------------------------------------------------- trainer
 
 
@@ -115,13 +108,6 @@ class PPOTrainer:
         ``ratio [n]``, ``policy_loss``, ``value_loss``, ``entropy``, ``clip_fraction`` and
         ``approx_kl``. Override to inspect single updates (e.g. in tests)."""
 
-    def _average_gradients(self, world_size: int) -> None:
-        """All-reduce (mean) every parameter gradient over the ranks."""
-        for param in self.policy.parameters():
-            if param.grad is not None:
-                dist.all_reduce(param.grad, op=dist.ReduceOp.SUM)
-                param.grad.div_(world_size)
-
     def train_step(self, rollout: dict[str, Tensor]) -> dict[str, float]:
         """One PPO update on a rollout.
 
@@ -134,86 +120,85 @@ class PPOTrainer:
             (means over the minibatch steps taken), ``explained_variance`` (rollout values
             vs returns) and ``num_updates`` (minibatch steps taken).
         """
-        device = next(self.policy.parameters()).device
-        data = {k: v.detach().to(device, torch.float32) for k, v in rollout.items()}
-        rewards, values, dones = data['rewards'], data['values'], data['dones']
-        num_steps, num_envs = rewards.shape
-        last_values = data.get('last_values', torch.zeros(num_envs, device=device))
-
-        # 1. advantages and returns for the whole rollout
-        advantages, returns = compute_gae(rewards, values, dones, last_values,
-                                          self.gamma, self.gae_lambda)
-
-        # 2. flatten time and envs: N = T * B independent samples
-        n = num_steps * num_envs
-        b_states = data['states'].reshape(n, -1)
-        b_actions = data['actions'].reshape(n, -1)
-        b_log_probs = data['log_probs'].reshape(n)
-        b_values = values.reshape(n)
-        b_advantages = advantages.reshape(n)
-        b_returns = returns.reshape(n)
+        batch = self.flatten_rollout(rollout)
+        n = batch['log_probs'].shape[0]
         if n < self.num_minibatches:
             raise ValueError(f'{n} samples cannot fill {self.num_minibatches} minibatches')
-
-        world_size = _distributed_world_size()
-        sums = dict(policy_loss=0.0, value_loss=0.0, entropy=0.0, clip_fraction=0.0,
-                    approx_kl=0.0)
-        num_updates = 0
+        sums = dict.fromkeys(('policy_loss', 'value_loss', 'entropy', 'clip_fraction',
+                              'approx_kl'), 0.0)
+        num_updates, stopped = 0, False
         self.policy.train()
-        stop = False
         for epoch in range(self.ppo_epochs):
-            # 3. a fresh shuffle per epoch, split into num_minibatches near-equal parts
-            perm = torch.randperm(n, generator=self.generator).to(device)
+            if stopped:
+                break
+            # a fresh shuffle per epoch, split into num_minibatches near-equal parts
+            perm = torch.randperm(n, generator=self.generator).to(batch['returns'].device)
             for index, mb in enumerate(torch.tensor_split(perm, self.num_minibatches)):
-                new_log_prob, entropy, new_value = self.policy.evaluate_actions(
-                    b_states[mb], b_actions[mb])
-                log_ratio = new_log_prob - b_log_probs[mb]
-                ratio = log_ratio.exp()
-
-                mb_advantages = b_advantages[mb]
-                if self.normalize_advantage and mb.numel() > 1:
-                    mb_advantages = ((mb_advantages - mb_advantages.mean())
-                                     / (mb_advantages.std() + 1e-8))
-
-                pg_loss = ppo_policy_loss(ratio, mb_advantages, self.clip_epsilon)
-                v_loss = value_loss(new_value, b_returns[mb], old_values=b_values[mb],
-                                    clip_range=self.clip_value_loss)
-                entropy_mean = entropy.mean()
-                loss = pg_loss + self.value_coef * v_loss - self.entropy_coef * entropy_mean
-
-                # 4. one gradient step (gradients averaged over ranks before clipping)
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                if world_size > 1:
-                    self._average_gradients(world_size)
-                nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
-                self.optimizer.step()
-
-                with torch.no_grad():
-                    kl = approx_kl(log_ratio)
-                    if world_size > 1:                 # same early-stop decision everywhere
-                        dist.all_reduce(kl, op=dist.ReduceOp.SUM)
-                        kl = kl / world_size
-                    stats = dict(ratio=ratio.detach(), policy_loss=pg_loss.detach(),
-                                 value_loss=v_loss.detach(), entropy=entropy_mean.detach(),
-                                 clip_fraction=clip_fraction(ratio, self.clip_epsilon),
-                                 approx_kl=kl)
+                stats = self.update_minibatch({k: v[mb] for k, v in batch.items()})
                 for key in sums:
                     sums[key] += float(stats[key])
                 num_updates += 1
                 self.on_minibatch(epoch, index, stats)
-
-                # 5. CleanRL-style early stop: this step is kept, the rest is skipped
-                if self.target_kl is not None and float(kl) > self.target_kl:
-                    stop = True
+                if self.target_kl is not None and float(stats['approx_kl']) > self.target_kl:
+                    stopped = True  # CleanRL-style early stop: this step is kept
                     break
-            if stop:
-                break
-
         result = {key: total / num_updates for key, total in sums.items()}
-        result['explained_variance'] = float(explained_variance(values, returns))
+        result['explained_variance'] = float(explained_variance(batch['values'],
+                                                                batch['returns']))
         result['num_updates'] = float(num_updates)
         return result
+
+    def flatten_rollout(self, rollout: dict[str, Tensor]) -> dict[str, Tensor]:
+        """GAE over the rollout, then ``T * B`` flat samples: ``states [N, S]``,
+        ``actions [N, L]``, ``log_probs``, ``values``, ``advantages``, ``returns`` ``[N]``."""
+        device = next(self.policy.parameters()).device
+        data = {k: v.detach().to(device, torch.float32) for k, v in rollout.items()}
+        rewards, values, dones = data['rewards'], data['values'], data['dones']
+        last_values = data.get('last_values', torch.zeros(rewards.shape[1], device=device))
+        advantages, returns = compute_gae(rewards, values, dones, last_values,
+                                          self.gamma, self.gae_lambda)
+        n = rewards.numel()
+        return dict(states=data['states'].reshape(n, -1),
+                    actions=data['actions'].reshape(n, -1),
+                    log_probs=data['log_probs'].reshape(n), values=values.reshape(n),
+                    advantages=advantages.reshape(n), returns=returns.reshape(n))
+
+    def update_minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One Adam step on a minibatch (keys of :meth:`flatten_rollout`); gradients
+        and the KL are averaged over ranks, so every rank takes the same step and the
+        same early-stop decision. Returns detached ``ratio [n]``, ``policy_loss``,
+        ``value_loss``, ``entropy``, ``clip_fraction``, ``approx_kl``."""
+        new_log_prob, entropy, new_value = self.policy.evaluate_actions(mb['states'],
+                                                                        mb['actions'])
+        log_ratio = new_log_prob - mb['log_probs']
+        ratio = log_ratio.exp()
+        advantages = mb['advantages']
+        if self.normalize_advantage and advantages.numel() > 1:
+            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+        pg_loss = ppo_policy_loss(ratio, advantages, self.clip_epsilon)
+        v_loss = value_loss(new_value, mb['returns'], old_values=mb['values'],
+                            clip_range=self.clip_value_loss)
+        entropy_mean = entropy.mean()
+        loss = pg_loss + self.value_coef * v_loss - self.entropy_coef * entropy_mean
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.average_gradients()  # before clipping: the clipped step is the same everywhere
+        nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
+        self.optimizer.step()
+        with torch.no_grad():
+            (kl,) = mean_over_ranks([approx_kl(log_ratio)])
+            return dict(ratio=ratio.detach(), policy_loss=pg_loss.detach(),
+                        value_loss=v_loss.detach(), entropy=entropy_mean.detach(),
+                        clip_fraction=clip_fraction(ratio, self.clip_epsilon), approx_kl=kl)
+
+    def average_gradients(self) -> None:
+        """Replace every parameter gradient by its mean over ranks (no-op on one)."""
+        if world_size() == 1:
+            return
+        params = [p for p in self.policy.parameters() if p.grad is not None]
+        for param, grad in zip(params, mean_over_ranks([p.grad for p in params])):
+            param.grad.copy_(grad)
 
     def state_dict(self) -> dict:
         """Optimiser state and the shuffling generator's RNG state."""

@@ -21,33 +21,34 @@ stepped together with ``torch.func.vmap``; the default 1 steps one sample at a t
 without vmap: the least memory (vmap was measured to add a fixed 120-170 MB of host
 memory at its first use on the toy CPU detector, more than the whole lookahead needs),
 while larger chunks launch fewer, bigger kernels (GPUs, many samples per batch). The
-training loop scores only every ``rollout_interval``-th iteration.
+phase loop scores only every ``collect_interval``-th iteration of a phase.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from torch.func import functional_call, vjp, vmap
+
+from rlpkd.utils import eval_mode
 
 from .cost_model import LevelCostModel
 
+if TYPE_CHECKING:
+    from rlpkd.models.pyramid_pair import PyramidPair
+
 
 class LookaheadReward:
-    """Scores selections of a :class:`rlpkd.models.PyramidDistiller` (see module docstring).
+    """Scores level selections on a :class:`rlpkd.models.PyramidPair` (module docstring).
 
     Args:
-        distiller: the distiller whose student, teacher, taps, connectors and level loss
-            define the pyramid; its student pyramid must be the output of one module
+        pair: the matched pyramids; its student pyramid must be the output of one module
             (``model.pyramid.student.module``): the module the lookahead steps.
+        cost_model: per-level costs (:class:`LevelCostModel`).
         lambda_tradeoff: λ, weight of the saved cost.
         lookahead_lr: step size η of the virtual SGD step.
         over_budget_penalty: reward penalty per unit of cost fraction over budget.
-        global_module: student module whose last output is the state's global feature.
-        probe_size: ``(H, W)`` of the zero image that sizes the cost model (cost fractions
-            do not depend on the image size).
         lookahead_max_drop: caps each sample's step so that the first-order predicted
             drop of its full step is at most this fraction of its gap (see
             :meth:`lookahead_drops`); a fixed step overshoots once the student is partly
@@ -55,63 +56,48 @@ class LookaheadReward:
             backbone: after 30 warm-up steps every sample's gap rose at η = 0.01).
         lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
             1 = one at a time, without vmap. Results do not depend on it.
+
+    Raises:
+        ValueError: naming ``model.selector.lookahead_chunk`` / ``lookahead_max_drop``
+            for bad values, ``model.pyramid.student.module`` when the student pyramid
+            comes from several modules.
     """
 
-    def __init__(self, distiller: nn.Module, lambda_tradeoff: float = 0.5,
-                 lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
-                 global_module: str = 'backbone',
-                 probe_size: Tuple[int, int] = (256, 256),
-                 lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1) -> None:
+    def __init__(self, pair: 'PyramidPair', cost_model: LevelCostModel,
+                 lambda_tradeoff: float = 0.5, lookahead_lr: float = 0.01,
+                 over_budget_penalty: float = 1.0, lookahead_max_drop: float = 0.1,
+                 lookahead_chunk: int = 1) -> None:
         if lookahead_chunk < 1:
             raise ValueError('lookahead_chunk (model.selector.lookahead_chunk) must be >= 1, '
                              f'got {lookahead_chunk}')
         if not lookahead_max_drop > 0:
             raise ValueError('lookahead_max_drop (model.selector.lookahead_max_drop) must be '
                              f'> 0, got {lookahead_max_drop}')
-        modules = {name for name, _ in distiller.student_tap.sources}
-        if len(modules) != 1:
+        module = pair.student_tap.module_name
+        if module is None:
             raise ValueError('the reward needs the student pyramid to come from one module '
-                             f'(model.pyramid.student.module), got {sorted(modules)}')
-        self.distiller = distiller
-        self.adapt_module = distiller.student.get_submodule(next(iter(modules)))
-        self.global_module = distiller.student.get_submodule(global_module)
-        self.indices = [index for _, index in distiller.student_tap.sources]
+                             '(model.pyramid.student.module), got '
+                             f'{sorted({name for name, _ in pair.student_tap.sources})}')
+        self.pair = pair
+        self.pyramid_module = pair.student_module(module, 'model.pyramid.student.module')
+        self.indices = pair.student_tap.indices
+        self.cost_model = cost_model
         self.lambda_tradeoff = lambda_tradeoff
         self.lookahead_lr = lookahead_lr
         self.over_budget_penalty = over_budget_penalty
         self.lookahead_max_drop = lookahead_max_drop
         self.lookahead_chunk = lookahead_chunk
-        self.cost_model, self.probe = self._probe(probe_size)
 
     @property
     def level_names(self) -> Tuple[str, ...]:
-        return tuple(self.distiller.level_names)
-
-    @contextmanager
-    def observe(self) -> Iterator[Dict[str, object]]:
-        """While active, catch the student's global feature (``'global'`` ``[B, C, H, W]``)
-        and the inputs of the pyramid module (``'args'``) from its forward pass."""
-        caught: Dict[str, object] = {}
-
-        def catch_global(module, args, out):
-            caught['global'] = out[-1] if isinstance(out, (tuple, list)) else out
-
-        def catch_args(module, args):
-            caught['args'] = args
-
-        handles = [self.adapt_module.register_forward_pre_hook(catch_args),
-                   self.global_module.register_forward_hook(catch_global)]
-        try:
-            yield caught
-        finally:
-            for handle in handles:
-                handle.remove()
+        return self.pair.level_names
 
     def score(self, args: tuple, teacher_feats: List[Tensor], action: Tensor,
               budget: Tensor) -> Tuple[Tensor, dict]:
         """``(reward [B], info)`` of ``action`` ``[B, L]`` in {0, 1}.
 
-        ``args``: the pyramid module's inputs caught by :meth:`observe` (batched);
+        ``args``: the pyramid module's positional inputs (batched), as caught during the
+        student's forward pass;
         ``info``: ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
         """
         action = action.detach().float()
@@ -140,26 +126,19 @@ class LookaheadReward:
         args = tree_detach(args, torch.float32)
         teacher_feats = tuple(t.detach().float() for t in teacher_feats)
         mask = mask.detach().float()
-        params = {k: v.detach() for k, v in self.adapt_module.named_parameters()}
+        params = {k: v.detach() for k, v in self.pyramid_module.named_parameters()}
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
-        modes = [(m, m.training) for m in (self.distiller.connectors, self.adapt_module)]
-        for module, _ in modes:
-            module.eval()
-        try:
-            with torch.enable_grad():
-                if self.lookahead_chunk == 1:
-                    drops = torch.stack([
-                        self._sample_drops(params, tree_slice(args, i, i + 1),
-                                           [t[i:i + 1] for t in teacher_feats], mask[i])
-                        for i in range(mask.shape[0])])
-                else:
-                    drops = vmap(lambda a, t, m: self._sample_drops(
-                        params, tree_unsqueeze(a), [f.unsqueeze(0) for f in t], m),
-                        chunk_size=self.lookahead_chunk)(args, teacher_feats, mask)
-        finally:
-            for module, mode in modes:
-                module.train(mode)
+        with eval_mode(self.pair.connectors, self.pyramid_module), torch.enable_grad():
+            if self.lookahead_chunk == 1:
+                drops = torch.stack([
+                    self._sample_drops(params, tree_slice(args, i, i + 1),
+                                       [t[i:i + 1] for t in teacher_feats], mask[i])
+                    for i in range(mask.shape[0])])
+            else:
+                drops = vmap(lambda a, t, m: self._sample_drops(
+                    params, tree_unsqueeze(a), [f.unsqueeze(0) for f in t], m),
+                    chunk_size=self.lookahead_chunk)(args, teacher_feats, mask)
         drops = drops.detach()
         return drops[:, 0], drops[:, 1]
 
@@ -167,9 +146,9 @@ class LookaheadReward:
                       sample_teacher: List[Tensor], mask: Tensor) -> Tensor:
         """``[2]`` drops (full, ``mask`` ``[L]``) of one sample (inputs of batch size 1)."""
         def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
-            outs = functional_call(self.adapt_module, p, sample_args, strict=False)
+            outs = functional_call(self.pyramid_module, p, sample_args, strict=False)
             return torch.stack([
-                self.distiller.level_pair_loss(name, outs[i], t)[0]
+                self.pair.level_pair_loss(name, outs if i is None else outs[i], t)[0]
                 for name, i, t in zip(self.level_names, self.indices, sample_teacher)])
 
         before, pullback = vjp(gaps, params)
@@ -184,25 +163,6 @@ class LookaheadReward:
                 after = gaps({k: v - lr * step[k] for k, v in params.items()})
             drops.append(gap - after.sum())
         return torch.stack(drops)
-
-    @torch.no_grad()
-    def _probe(self, probe_size: Tuple[int, int]) -> Tuple[LevelCostModel, dict]:
-        """Run both models once on a zero image (eval mode) to size the cost model.
-
-        Returns the cost model and ``{'global_channels', 'level_channels'}``.
-        """
-        d = self.distiller
-        was_training = d.training
-        d.eval()
-        image = torch.zeros(1, 3, *probe_size, device=next(d.parameters()).device)
-        with self.observe() as caught, d.student_tap.record() as student_feats:
-            d.student.extract_feat(image)
-        with d.teacher_tap.record() as teacher_feats:
-            d.teacher.extract_feat(image)
-        d.train(was_training)
-        cost_model = LevelCostModel.from_distiller(d, student_feats, teacher_feats)
-        return cost_model, dict(global_channels=caught['global'].shape[1],
-                                level_channels=[f.shape[1] for f in student_feats])
 
 
 def tree_slice(args, start: int, stop: int):

@@ -1,56 +1,115 @@
-"""The per-sample state the level-selection policy sees.
+"""The per-sample state the level-selection policy sees, with a named layout.
 
-    state = [ global (G) | pooled level 1 (C_1) | ... | pooled level L (C_L)
-              | distill loss (1) | selected-so-far mask (L) | budget (1) ]     [B, S]
+    state = [ global (512) | level 1 (256) | ... | level L (256)
+              | gap (1) | selected (L) | budget (1) ]                        [B, S]
 
-S = G + Σ_l C_l + 1 + L + 1; for a 256-channel, 4-level FPN and G = 512 that is
-512 + 1024 + 1 + 4 + 1 = 1542, the prototype's ``state_dim``.
+S = 512 + 256 L + L + 2, the same for every task and network: 1542 for L = 4, the
+prototype's ``state_dim``. So a policy trained on detection loads into segmentation or
+classification unchanged (tested), which meta-learning across tasks needs. A policy
+moves between pyramids of the *same* number of levels; other L give other sizes.
 
-- global: the student's last backbone stage, average-pooled ``[B, C_g]`` and mapped
-  to G by a fixed random projection (seeded, saved in the checkpoint) when C_g != G;
-- pooled level l: the student's level l average-pooled ``[B, C_l]``;
-- each feature block is layer-normalised (no parameters), so the policy sees the
-  same scale whatever the network;
-- distill loss: the sample's current pyramid gap, measured cheaply on pooled features
-  (:func:`pooled_gap`: a 1x1 connector and eval-mode BN commute with average pooling,
-  so this is the MSE of the pooled connector output at no extra full-resolution
-  compute), log1p-compressed;
-- selected-so-far mask: what the episode has chosen before its first decision (zeros;
-  the sequential policy tracks its own choices level by level);
+- global: the student's global feature (last output of ``global_module``, e.g. the
+  backbone's last stage), average-pooled ``[B, C_g]``;
+- level l: the student's level l, average-pooled ``[B, C_l]``;
+- every pooled block is mapped to its size (global 512, levels 256) by a fixed
+  projection: the identity when sizes match, else a seeded Gaussian matrix scaled by
+  ``1/sqrt(C)`` (a buffer, saved in the checkpoint); then layer-normalised (no
+  parameters), so the policy sees the same scale whatever the network;
+- gap: the sample's current pyramid gap on pooled features
+  (:meth:`rlpkd.models.PyramidPair.pooled_gap`), log1p-compressed;
+- selected: the selection made before the first decision (zeros; the sequential policy
+  tracks its own choices level by level);
 - budget: the episode's cost budget as a fraction of the all-level cost, 1 = none.
-  Contract with :class:`rlpkd.rl.policy.PolicyNetwork`: always the LAST entry.
+
+Consumers read fields by name (:class:`StateLayout`), never by position.
 """
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+GLOBAL_DIM = 512
+LEVEL_DIM = 256
+
+
+@dataclass(frozen=True)
+class StateLayout:
+    """Named, contiguous fields of a state vector.
+
+    Attributes:
+        fields: ``((name, size), ...)`` in order.
+    """
+
+    fields: Tuple[Tuple[str, int], ...]
+
+    @classmethod
+    def pyramid(cls, num_levels: int = 4, global_dim: int = GLOBAL_DIM,
+                level_dim: int = LEVEL_DIM) -> 'StateLayout':
+        """The distillation state (module docstring): 1542 entries for 4 levels."""
+        return cls((('global', global_dim), ('levels', num_levels * level_dim), ('gap', 1),
+                    ('selected', num_levels), ('budget', 1)))
+
+    @classmethod
+    def features_and_budget(cls, state_dim: int) -> 'StateLayout':
+        """Any features followed by the budget: the layout a bare ``state_dim`` implies."""
+        if state_dim < 1:
+            raise ValueError(f'state_dim must be >= 1 (room for the budget), got {state_dim}')
+        fields = (('features', state_dim - 1),) if state_dim > 1 else ()
+        return cls(fields + (('budget', 1),))
+
+    @property
+    def dim(self) -> int:
+        return sum(size for _, size in self.fields)
+
+    def __getitem__(self, name: str) -> slice:
+        start = 0
+        for field, size in self.fields:
+            if field == name:
+                return slice(start, start + size)
+            start += size
+        raise KeyError(f'state layout has no field {name!r}; fields: '
+                       f'{[f for f, _ in self.fields]}')
+
+    def read(self, state: Tensor, name: str) -> Tensor:
+        """Field ``name`` of states ``[..., S]``: ``[..., size]``."""
+        return state[..., self[name]]
+
+    def split(self, state: Tensor) -> Dict[str, Tensor]:
+        """Every field of ``[..., S]`` states, by name."""
+        return {name: self.read(state, name) for name, _ in self.fields}
+
+
+def projection(in_dim: int, out_dim: int, seed: int) -> Tensor:
+    """``[in_dim, out_dim]``: identity if sizes match, else seeded ``N(0, 1/in_dim)``."""
+    if in_dim == out_dim:
+        return torch.eye(in_dim)
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(in_dim, out_dim, generator=gen) / in_dim ** 0.5
+
 
 class StateBuilder(nn.Module):
-    """Builds ``[B, S]`` states from a student pyramid (see the module docstring).
+    """Builds ``[B, S]`` states in :attr:`layout` from a student pyramid.
 
     Args:
         level_channels: ``C_l`` of the student's L levels.
-        global_channels: channels ``C_g`` of the student's last backbone stage.
-        global_dim: G, the size of the global block.
-        seed: seed of the fixed projection.
+        global_channels: ``C_g`` of the student's global feature.
+        seed: seed of the fixed projections (block k uses ``seed + k``).
     """
 
     def __init__(self, level_channels: Sequence[int], global_channels: int,
-                 global_dim: int = 512, seed: int = 0) -> None:
+                 seed: int = 0) -> None:
         super().__init__()
         self.level_channels = tuple(int(c) for c in level_channels)
-        self.global_dim = global_dim
-        gen = torch.Generator().manual_seed(seed)
-        if global_channels != global_dim:
-            proj = torch.randn(global_channels, global_dim, generator=gen)
-            proj /= global_channels ** 0.5
-        else:
-            proj = torch.eye(global_dim)
-        self.register_buffer('projection', proj)
+        self.layout = StateLayout.pyramid(len(self.level_channels))
+        self.register_buffer('global_projection',
+                             projection(int(global_channels), GLOBAL_DIM, seed))
+        for level, channels in enumerate(self.level_channels):
+            self.register_buffer(f'level_projection_{level}',
+                                 projection(channels, LEVEL_DIM, seed + 1 + level))
 
     @property
     def num_levels(self) -> int:
@@ -58,58 +117,38 @@ class StateBuilder(nn.Module):
 
     @property
     def state_dim(self) -> int:
-        return self.global_dim + sum(self.level_channels) + 1 + self.num_levels + 1
+        return self.layout.dim
 
-    def forward(self, global_feat: Tensor, level_feats: Sequence[Tensor], distill_loss: Tensor,
+    def forward(self, global_feat: Tensor, level_feats: Sequence[Tensor], gap: Tensor,
                 budget: Optional[Tensor] = None, selected: Optional[Tensor] = None) -> Tensor:
-        """Build the state.
+        """Build the states.
 
         Args:
-            global_feat: ``[B, C_g, H, W]`` last backbone stage of the student.
+            global_feat: ``[B, C_g, H, W]`` global feature of the student.
             level_feats: L tensors ``[B, C_l, H_l, W_l]``, the student pyramid.
-            distill_loss: ``[B]`` current all-level distillation loss per sample.
+            gap: ``[B]`` current pyramid gap per sample (``pooled_gap``).
             budget: ``[B]`` cost budget fraction; default 1 (unconstrained).
             selected: ``[B, L]`` selected-so-far mask; default zeros.
 
         Returns:
             ``[B, S]`` float32 states.
         """
+        if len(level_feats) != self.num_levels:
+            raise ValueError(f'{len(level_feats)} levels given, the state has '
+                             f'{self.num_levels}')
         batch = global_feat.shape[0]
-        blocks = [pooled(global_feat) @ self.projection.to(global_feat.device).float()]
-        blocks += [pooled(feat) for feat in level_feats]
+        blocks = [pooled(global_feat) @ self.global_projection.float()]
+        blocks += [pooled(feat) @ getattr(self, f'level_projection_{level}').float()
+                   for level, feat in enumerate(level_feats)]
         blocks = [F.layer_norm(b, b.shape[-1:]) for b in blocks]
         ones = global_feat.new_ones(batch, dtype=torch.float32)
         if selected is None:
             selected = global_feat.new_zeros(batch, self.num_levels, dtype=torch.float32)
         budget = ones if budget is None else budget.float()
-        return torch.cat([*blocks, torch.log1p(distill_loss.float().clamp(min=0))[:, None],
+        return torch.cat([*blocks, torch.log1p(gap.float().clamp(min=0))[:, None],
                           selected.float(), budget[:, None]], dim=1)
 
 
 def pooled(feat: Tensor) -> Tensor:
     """``[B, C, H, W]`` -> ``[B, C]`` float32 global average."""
     return feat.float().mean(dim=(2, 3))
-
-
-@torch.no_grad()
-def pooled_gap(distiller: nn.Module, student_feats: Sequence[Tensor],
-               teacher_feats: Sequence[Tensor]) -> Tensor:
-    """``[B]`` mean over levels of ``mean_c (connector(pool S_l) − pool T_l)^2``.
-
-    Connectors run in eval mode on ``[B, C, 1, 1]`` pooled inputs (exactly the pooled
-    connector output for a 1x1 conv + eval BN).
-    """
-    connectors = distiller.connectors
-    was_training = connectors.training
-    connectors.eval()
-    try:
-        gaps = []
-        for name, s_feat, t_feat in zip(distiller.level_names, student_feats, teacher_feats):
-            s = pooled(s_feat)[:, :, None, None]
-            if name in connectors:  # in the connector's dtype (AMP: features are half)
-                weight = next(connectors[name].parameters(), None)
-                s = connectors[name](s if weight is None else s.to(weight.dtype)).float()
-            gaps.append((s.flatten(1) - pooled(t_feat)).pow(2).mean(dim=1))
-    finally:
-        connectors.train(was_training)
-    return torch.stack(gaps, dim=1).mean(dim=1)

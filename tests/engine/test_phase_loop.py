@@ -30,9 +30,9 @@ def options(data: Path) -> list[str]:
         f'val_evaluator.ann_file={ann_val}', f'test_evaluator.0.ann_file={ann_val}',
         'model.teacher_ckpt=None', 'train_dataloader.batch_size=2',
         'train_cfg.phases.0.epochs=1', 'train_cfg.phases.1.epochs=2',
-        'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.ppo_interval=4',
-        'train_cfg.phases.1.score_samples=1',  # one of the two samples becomes a transition
-        'train_cfg.phases.2.rollout_interval=2', 'train_cfg.phases.2.ppo_interval=2',
+        'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.update_interval=4',
+        'train_cfg.phases.1.collect_samples=1',  # one of the two samples is recorded
+        'train_cfg.phases.2.collect_interval=2', 'train_cfg.phases.2.update_interval=2',
         'train_cfg.val_interval=10', 'default_hooks.checkpoint.interval=1',
         'default_hooks.logger.interval=1']
 
@@ -76,7 +76,7 @@ def test_three_phases_run(run_a):
         assert f"phase '{phase}'" in log
     assert 'rl/reward' in log and 'select_P2' in log
     ckpt = CheckpointLoader.load_checkpoint(str(run_a['work'] / 'epoch_4.pth'), 'cpu')
-    assert 'rl_state' in ckpt and 'ppo' in ckpt['rl_state']['loop']
+    assert 'rl_state' in ckpt and 'ppo' in ckpt['rl_state']['learners']['ppo']
     assert any(k.startswith('selector.policy.') for k in ckpt['state_dict'])
 
 
@@ -113,7 +113,7 @@ def test_two_process_gloo_keeps_policy_identical(run_a):
     log = run(['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(RL_CFG), '2',
                '--work-dir', str(run_a['tmp'] / 'ddp'), '--cfg-options', *run_a['opts']],
               env=env, timeout=900)
-    assert 'policy parameters identical on 2 ranks' in log
+    assert 'learnable parameters identical on 2 ranks' in log
 
 
 def test_test_tool_reports_selection(run_a):
@@ -132,9 +132,11 @@ def test_test_tool_reports_selection(run_a):
 
 
 @pytest.mark.parametrize('option,message', [
-    ('train_cfg.phases.2.score_samples=0', "phase 'joint' has score_samples=0"),
-    ('train_cfg.phases.1.ppo_interval=3', "phase 'policy' collects 3 transitions per PPO "
-                                          'update'),
+    ('train_cfg.phases.2.collect_samples=0', "phase 'joint' has collect_samples=0"),
+    ('train_cfg.phases.1.update_interval=3', "phase 'policy' collects 3 transitions per PPO "
+                                             'update'),
+    ("train_cfg.phases.1.learner='dqn'", "phase 'policy' names learner 'dqn'"),
+    ("train_cfg.phases.0.mode='random'", "phase 'warmup' has mode='random'"),
 ])
 def test_bad_phase_settings_fail_before_training(run_a, option, message):
     proc = subprocess.run(train_cmd(run_a['tmp'] / 'bad', run_a['opts'] + [option]),
@@ -142,3 +144,26 @@ def test_bad_phase_settings_fail_before_training(run_a, option, message):
     assert proc.returncode != 0
     assert message in proc.stderr
     assert 'Epoch(train)' not in proc.stderr + proc.stdout
+
+
+def test_loop_and_hooks_use_declared_methods_only():
+    """The loop steers the selector only by calling its methods, and the hooks read only
+    the loop methods declared for them (no attribute probing or writes)."""
+    import ast
+    engine = ROOT / 'rlpkd' / 'engine'
+    declared = {'learner_stats', 'learner_state_dict', 'load_learner_state_dict'}
+    for path in [engine / 'loops' / 'phase_loop.py', *sorted((engine / 'hooks').glob('*.py'))]:
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                assert node.func.id not in ('hasattr', 'getattr', 'setattr'), path
+            targets = (node.targets if isinstance(node, ast.Assign) else
+                       [node.target] if isinstance(node, (ast.AugAssign, ast.AnnAssign))
+                       else [])
+            for target in targets:  # no writes of the form x.selector.attr = ...
+                assert not (isinstance(target, ast.Attribute)
+                            and isinstance(target.value, ast.Attribute)
+                            and target.value.attr == 'selector'), (path, target.lineno)
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Attribute) \
+                    and node.value.attr == 'train_loop':
+                assert node.attr in declared, (path, node.attr)

@@ -1,7 +1,8 @@
 """Bad distiller configs fail at build time with the config key in the message."""
 import pytest
 import torch
-from conftest import build_distiller
+
+from rlpkd.testing import build_distiller
 
 
 def test_unknown_tap_module():

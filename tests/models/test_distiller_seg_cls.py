@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import build_from_config, cls_batch, cls_data, det_batch, seg_batch, seg_data
 from mmengine.optim import OptimWrapper
 
 from rlpkd.models import PyramidDistiller
+from rlpkd.testing import build_from_config, cls_batch, cls_data, det_batch, seg_batch, seg_data
 
 ROOT = Path(__file__).resolve().parents[2]
 CFG = ROOT / 'configs'
@@ -62,7 +62,7 @@ def test_unmodified_mmseg_deeplabv3plus_configs_train_step(cfg, channels):
     # Shrink the input: the config pads every training batch to its 512x512 crop.
     model.data_preprocessor.size = (64, 64)
     data = seg_batch(model, size=(64, 64), num_classes=150)
-    with model.student_tap.record() as feats:
+    with model.pair.student_tap.record() as feats:
         model.student.extract_feat(data['inputs'])
     # Dilated -d8 backbone: res3-res5 share stride 8; res2 has stride 4.
     assert [tuple(f.shape[-2:]) for f in feats] == [(16, 16), (8, 8), (8, 8), (8, 8)]

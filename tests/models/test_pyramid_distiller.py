@@ -1,7 +1,8 @@
 """PyramidDistiller on real mmdet Faster R-CNN models."""
 import pytest
 import torch
-from conftest import build_distiller, det_batch
+
+from rlpkd.testing import build_distiller, det_batch
 
 
 def total_loss(losses: dict) -> torch.Tensor:
@@ -57,7 +58,7 @@ def test_uniform_is_mean_over_levels(distiller):
     distiller.eval()
     student, teacher = random_pyramid()
     losses = distiller.distill_losses(student, teacher)
-    per_level = torch.stack([distiller.level_pair_loss(n, s, t).mean()
+    per_level = torch.stack([distiller.pair.level_pair_loss(n, s, t).mean()
                              for n, s, t in zip(distiller.level_names, student, teacher)])
     torch.testing.assert_close(losses['loss_distill'], per_level.mean())
     for name, value in zip(distiller.level_names, per_level):
@@ -84,8 +85,8 @@ def test_per_sample_mask_only_computes_kept_pairs(distiller):
     distiller.eval()  # BN of the connectors must not depend on the subset
     student, teacher = random_pyramid(batch=4)
     mask = torch.tensor([[1, 0, 1, 0], [0, 0, 1, 1], [1, 0, 0, 0], [1, 0, 1, 1.]])
-    pairs = distiller.pair_losses(student, teacher, mask)
-    full = distiller.pair_losses(student, teacher, torch.ones(4, 4))
+    pairs = distiller.pair.pair_losses(student, teacher, mask)
+    full = distiller.pair.pair_losses(student, teacher, torch.ones(4, 4))
     torch.testing.assert_close(pairs, full * mask)
     pairs[:, 3].sum().backward()
     assert student[3].grad[[0, 2]].abs().sum() == 0

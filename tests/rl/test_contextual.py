@@ -1,13 +1,9 @@
 """The synthetic problem's references are exact, and PPO learns on it."""
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
-from rlpkd.rl.contextual import ContextualSelectionEnv
-
-BENCH = Path(__file__).resolve().parents[2] / 'benchmarks' / 'rl_contextual.py'
+from rlpkd.rl.contextual import ContextualSelectionEnv, train_ppo
 
 
 def test_hand_computed_optimum():
@@ -31,12 +27,9 @@ def test_budget_penalty_and_references():
 
 
 def test_short_ppo_run_beats_random_and_fixed_subsets():
-    spec = importlib.util.spec_from_file_location('rl_contextual', BENCH)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
     torch.set_num_threads(1)
     env = ContextualSelectionEnv(seed=0)
-    result = bench.run('sequential', env, use_lstm=True, hard_budget=False, iterations=20,
+    result = train_ppo('sequential', env, use_lstm=True, hard_budget=False, iterations=20,
                        steps=2, batch=128, seed=0)
     ref = result['references']
     assert result['final_reward'] > ref['random'] + 0.3

@@ -1,11 +1,10 @@
 """The level-selection MDP on the real toy Faster R-CNN teacher / student."""
 import pytest
 import torch
-from conftest import build_distiller
 
 from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
 from rlpkd.rl.reward import tree_detach
-from rlpkd.rl.state import pooled_gap
+from rlpkd.testing import build_distiller
 
 
 @pytest.fixture(scope='module')
@@ -23,11 +22,13 @@ def images():
 
 def test_state_layout(env, images):
     states = env.reset(images)
-    # global 512 + pooled FPN levels 4 x 64 + loss + mask 4 + budget
-    assert env.state_dim == 512 + 4 * 64 + 1 + 4 + 1
+    # global 512 + 4 levels x 256 (the FPN's 64 channels projected) + gap + mask 4 + budget
+    assert env.state_dim == 512 + 4 * 256 + 1 + 4 + 1 == 1542
     assert states.shape == (3, env.state_dim)
-    assert torch.all(states[:, -1] == 1.0)            # unconstrained budget, last entry
-    assert torch.all(states[:, -5:-1] == 0)           # selected-so-far mask
+    fields = env.layout.split(states)
+    assert torch.all(fields['budget'] == 1.0)          # unconstrained budget
+    assert torch.all(fields['selected'] == 0)          # selected-so-far mask
+    assert fields['levels'].shape == (3, 1024) and fields['global'].shape == (3, 512)
     assert torch.isfinite(states).all()
 
 
@@ -62,7 +63,7 @@ def test_batched_equals_per_sample(env, images):
     actions = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])
     states = env.reset(images)
     _, rewards, _, info = env.step(actions)
-    single = DistillationEnvironment(env.distiller, lambda_tradeoff=0.5, lookahead_lr=0.05)
+    single = DistillationEnvironment(env.pair, lambda_tradeoff=0.5, lookahead_lr=0.05)
     for b in range(3):
         state = single.reset(images[b])
         torch.testing.assert_close(state, states[b], rtol=1e-4, atol=1e-5)
@@ -76,7 +77,8 @@ def test_batched_equals_per_sample(env, images):
 @pytest.mark.parametrize('chunk', [2, 3])
 def test_vectorised_lookahead_equals_one_at_a_time(env, images, chunk):
     env.reset(images)
-    args, teacher = env._context['args'], env._context['teacher']
+    observation = env._episode['observation']
+    args, teacher = observation.inputs, observation.teacher_feats
     mask = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])
     reward = env.reward
     assert reward.lookahead_chunk == 1
@@ -95,7 +97,8 @@ def test_lookahead_takes_half_precision_inputs(env, images):
     # under AMP the caught pyramid inputs and teacher features are half precision, the
     # lookahead runs in float32 outside autocast
     env.reset(images)
-    args, teacher = env._context['args'], env._context['teacher']
+    observation = env._episode['observation']
+    args, teacher = observation.inputs, observation.teacher_feats
     reference = env.reward.lookahead_drops(args, teacher, torch.ones(3, 4))[0]
     half = env.reward.lookahead_drops(tree_detach(args, torch.bfloat16),
                                       [t.bfloat16() for t in teacher], torch.ones(3, 4))[0]
@@ -104,12 +107,11 @@ def test_lookahead_takes_half_precision_inputs(env, images):
 
 
 def test_pooled_gap_takes_half_precision_features(env, images):
-    d = env.distiller
-    with torch.no_grad(), d.student_tap.record() as student, d.teacher_tap.record() as teacher:
-        d.student.extract_feat(images)
-        d.teacher.extract_feat(images)
-    reference = pooled_gap(d, student, teacher)
-    half = pooled_gap(d, [f.half() for f in student], [f.half() for f in teacher])
+    pair = env.pair
+    with torch.no_grad():
+        student, teacher = pair.extract(images)
+    reference = pair.pooled_gap(student, teacher)
+    half = pair.pooled_gap([f.half() for f in student], [f.half() for f in teacher])
     assert half.dtype == torch.float32
     torch.testing.assert_close(half, reference, rtol=0.02, atol=1e-5)
 
@@ -117,7 +119,7 @@ def test_pooled_gap_takes_half_precision_features(env, images):
 @pytest.mark.parametrize('setting', [dict(lookahead_chunk=0), dict(lookahead_max_drop=0.0)])
 def test_bad_lookahead_settings_named(env, setting):
     with pytest.raises(ValueError, match=rf'model\.selector\.{next(iter(setting))}'):
-        ParallelDistillationEnv(env.distiller, **setting)
+        ParallelDistillationEnv(env.pair, **setting)
 
 
 def test_budget_penalty(images):
@@ -127,14 +129,16 @@ def test_budget_penalty(images):
     env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, budget=0.1,
                                   over_budget_penalty=2.0)
     states = env.reset(images)
-    assert torch.allclose(states[:, -1], torch.full((3,), 0.1))
+    assert torch.allclose(env.layout.read(states, 'budget')[:, 0], torch.full((3,), 0.1))
     _, reward, _, info = env.step(torch.ones(3, 4))
     torch.testing.assert_close(reward, 1.0 - 2.0 * (1.0 - 0.1) * torch.ones(3))
 
 
 def test_environment_leaves_the_student_untouched(env, images):
-    before = {k: v.clone() for k, v in env.distiller.state_dict().items()}
+    modules = (env.pair.student, *env.pair.connectors.values())
+    before = [{k: v.clone() for k, v in m.state_dict().items()} for m in modules]
     env.reset(images)
     env.step(torch.ones(3, 4))
-    after = env.distiller.state_dict()
-    assert all(torch.equal(before[k], after[k]) for k in before)
+    for module, saved in zip(modules, before):
+        after = module.state_dict()
+        assert all(torch.equal(saved[k], after[k]) for k in saved)

@@ -6,9 +6,9 @@ the channels as they are.
 """
 import pytest
 import torch
-from conftest import build_from_config, seg_batch
 
 from rlpkd.rl.environment import ParallelDistillationEnv
+from rlpkd.testing import build_from_config, seg_batch
 
 TOY_SEG = 'rlpkd::deeplabv3plus/kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py'
 
@@ -18,14 +18,12 @@ def env():
     torch.manual_seed(0)
     distiller = build_from_config(TOY_SEG)
     distiller.eval()  # BN statistics per sample, so batched == one by one
-    return ParallelDistillationEnv(distiller, lambda_tradeoff=0.5, lookahead_lr=0.05,
-                                   probe_size=(64, 64))
+    return ParallelDistillationEnv(distiller, lambda_tradeoff=0.5, lookahead_lr=0.05)
 
 
 def test_pyramid_shapes_are_dilated(env):
-    data = seg_batch(env.distiller)
-    with env.distiller.teacher_tap.record() as feats:
-        env.distiller.teacher.extract_feat(data['inputs'])
+    with torch.no_grad():
+        _, feats = env.pair.extract(seg_batch(env.pair.student)['inputs'])
     assert [tuple(f.shape[1:]) for f in feats] == [
         (32, 16, 16), (64, 8, 8), (128, 8, 8), (256, 8, 8)]
 
@@ -43,14 +41,15 @@ def test_costs_follow_channels_where_strides_are_equal(env):
 
 
 def test_state_takes_the_student_channels(env):
-    states = env.reset(seg_batch(env.distiller, num_images=3)['inputs'])
-    # global 512 (projected res5) + pooled levels 16 + 32 + 64 + 128 + loss + mask 4 + budget
-    assert env.state_dim == 512 + 240 + 1 + 4 + 1
+    states = env.reset(seg_batch(env.pair.student, num_images=3)['inputs'])
+    # student levels of 16 / 32 / 64 / 128 channels, each projected to 256; global res5
+    assert env.state_builder.level_channels == (16, 32, 64, 128)
+    assert env.state_dim == 512 + 4 * 256 + 1 + 4 + 1
     assert states.shape == (3, env.state_dim) and torch.isfinite(states).all()
 
 
 def test_rewards_on_backbone_levels(env):
-    inputs = seg_batch(env.distiller, num_images=3, seed=1)['inputs']
+    inputs = seg_batch(env.pair.student, num_images=3, seed=1)['inputs']
     env.reset(inputs)
     _, reward, done, info = env.step(torch.ones(3, 4))
     torch.testing.assert_close(info['improvement'], torch.ones(3))

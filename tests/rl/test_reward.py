@@ -3,7 +3,8 @@ import math
 
 import pytest
 import torch
-from conftest import build_from_config, cls_batch
+
+from rlpkd.testing import build_from_config, cls_batch
 
 CONFIG = 'rlpkd::resnet/rlpkd_resnet18w32-resnet18w16_toy-folder.py'
 
@@ -16,7 +17,7 @@ def trained():
     distiller = build_from_config(CONFIG)
     distiller.train()
     selector = distiller.selector
-    selector.mode = 'uniform'
+    selector.set_mode('uniform')
     batch = cls_batch(distiller, num_images=8, size=(64, 64))
     params = [p for p in distiller.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=0.02, momentum=0.9)
@@ -25,15 +26,16 @@ def trained():
         optimizer.zero_grad()
         sum(v for k, v in losses.items() if 'loss' in k).backward()
         optimizer.step()
-    selector.mode, selector.record = 'sample', True
+    selector.set_mode('sample')
+    selector.request_experience()
     distiller(**batch, mode='loss')
     return distiller, selector.pending
 
 
 def test_fixed_step_overshoots_capped_step_does_not(trained):
     distiller, pending = trained
-    reward = distiller.selector.reward
-    args, teacher = pending['args'], pending['teacher_feats']
+    reward = distiller.selector.env.reward
+    args, teacher = pending['observation'].inputs, pending['observation'].teacher_feats
     ones = torch.ones(8, 4)
     reward.lookahead_max_drop = math.inf  # the plain fixed step of size lookahead_lr
     try:
@@ -47,8 +49,8 @@ def test_fixed_step_overshoots_capped_step_does_not(trained):
 
 def test_rewards_stay_bounded(trained):
     distiller, pending = trained
-    transition = distiller.selector.finish_transition()
-    assert transition is not None
-    assert ((transition['improvement'] >= -1) & (transition['improvement'] <= 2)).all()
-    assert transition['rewards'].abs().max() < 10
+    experience = distiller.selector.collect_experience()
+    assert experience is not None
+    assert ((experience.improvement >= -1) & (experience.improvement <= 2)).all()
+    assert experience.rewards.abs().max() < 10
     distiller.selector.pending = pending  # the fixture is shared: leave it as it was

@@ -1,4 +1,4 @@
-"""Keeps the RL state that is not part of the model in mmengine checkpoints."""
+"""Keeps the learners' state, which is not part of the model, in mmengine checkpoints."""
 from __future__ import annotations
 
 import random
@@ -12,18 +12,19 @@ from rlpkd.registry import HOOKS
 
 @HOOKS.register_module()
 class RLCheckpointHook(Hook):
-    """Save / restore :class:`PhaseTrainLoop`'s PPO optimiser and pending transitions,
-    and the RNG states (torch, CUDA, numpy, random), under ``checkpoint['rl_state']``.
+    """Save / restore the learners of :class:`rlpkd.engine.PhaseTrainLoop` (optimisers,
+    pending experience: ``loop.learner_state_dict()``) and the RNG states (torch, CUDA,
+    numpy, random), under ``checkpoint['rl_state']``.
 
-    The policy itself is part of the model's ``state_dict``. The loop registers this hook
-    itself, so ``--resume`` continues any phase exactly.
+    The selector's parameters (the policy) are part of the model's ``state_dict``. The
+    loop registers this hook itself, so ``--resume`` continues any phase exactly.
     """
 
     priority = 'LOW'
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['rl_state'] = dict(
-            loop=runner.train_loop.rl_state_dict(),
+            learners=runner.train_loop.learner_state_dict(),
             rng=dict(torch=torch.get_rng_state(), numpy=np.random.get_state(),
                      random=random.getstate(),
                      cuda=torch.cuda.get_rng_state_all() if torch.cuda.is_available()
@@ -31,9 +32,14 @@ class RLCheckpointHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         state = checkpoint.get('rl_state')
-        if state is None or not hasattr(runner.train_loop, 'load_rl_state_dict'):
+        if state is None:
             return
-        runner.train_loop.load_rl_state_dict(state['loop'])
+        if 'learners' not in state:
+            raise KeyError("checkpoint['rl_state'] has no 'learners': it was written by an "
+                           'rlpkd before the learner interface (PPO state under '
+                           "'loop'); resume it with that version, or start the phase anew "
+                           'with load_from')
+        runner.train_loop.load_learner_state_dict(state['learners'])
         rng = state['rng']
         torch.set_rng_state(rng['torch'])
         np.random.set_state(rng['numpy'])

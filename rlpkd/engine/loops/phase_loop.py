@@ -1,18 +1,17 @@
-"""PhaseTrainLoop: RL-PyramidKD's phases inside an ordinary mmengine epoch loop."""
+"""PhaseTrainLoop: training phases (warm-up, policy learning, joint) in an mmengine epoch loop."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Union
 
-import torch
-from mmengine.dist import all_reduce, get_world_size
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
 
-from rlpkd.registry import LOOPS
-from rlpkd.rl.ppo import PPOTrainer
+from rlpkd.learners import Learner
+from rlpkd.models.selectors import LearnedSelector
+from rlpkd.registry import LEARNERS, LOOPS
 
 from ..hooks.rl_checkpoint_hook import RLCheckpointHook
 
@@ -24,13 +23,18 @@ class Phase:
     Attributes:
         name: shown in the logs (``warmup``, ``policy``, ``joint``).
         epochs / iters: its length (exactly one of them).
-        mode: the RL selector's mode: ``'uniform'`` (all levels), ``'sample'``, ``'greedy'``.
+        mode: the learned selector's mode (``'uniform'`` = every level, ``'sample'``,
+            ``'greedy'``; see the selector's ``modes``).
         freeze: student modules frozen during the phase (phase 2: ``('backbone',)``).
-        rollout_interval: score the policy's choice every this many iterations (0: never).
-        ppo_interval: run a PPO update once this many scored batches are collected.
-        score_samples: samples of a scored batch that are scored and become transitions
-            (``None``: all). The reward costs a per-sample lookahead, so a large batch
-            is better sampled at a few samples of more batches.
+        learner: name of the learner (a key of ``train_cfg.learners``) that learns in
+            this phase; ``None``: the selector only decides.
+        collect_interval: with a learner, collect the selector's experience every this
+            many iterations of the phase (from its first).
+        collect_samples: samples of a collecting batch that are recorded (``None``: all).
+            Scoring may cost a per-sample lookahead, so a large batch is better sampled
+            at a few samples of more batches.
+        update_interval: the learner updates once this many collecting iterations have
+            added their experience.
     """
 
     name: str
@@ -38,69 +42,106 @@ class Phase:
     iters: Optional[int] = None
     mode: str = 'sample'
     freeze: Sequence[str] = ()
-    rollout_interval: int = 0
-    ppo_interval: int = 4
-    score_samples: Optional[int] = None
+    learner: Optional[str] = None
+    collect_interval: int = 1
+    collect_samples: Optional[int] = None
+    update_interval: int = 4
+
+    def check(self, learners: Dict[str, Learner], modes: Sequence[str]) -> None:
+        """Raise ``ValueError`` naming ``train_cfg.phases`` for a bad setting."""
+        where = f'train_cfg.phases: phase {self.name!r}'
+        if (self.epochs is None) == (self.iters is None):
+            raise ValueError(f'{where} needs exactly one of `epochs` or `iters`')
+        if self.mode not in modes:
+            raise ValueError(f'{where} has mode={self.mode!r}; the selector has {modes}')
+        if self.learner is not None and self.learner not in learners:
+            raise ValueError(f'{where} names learner {self.learner!r}; train_cfg.learners '
+                             f'has {sorted(learners)}')
+        for key, value in (('collect_interval', self.collect_interval),
+                           ('update_interval', self.update_interval)):
+            if value < 1:
+                raise ValueError(f'{where} has {key}={value}; it must be >= 1')
+        if self.collect_samples is not None and self.collect_samples < 1:
+            raise ValueError(f'{where} has collect_samples={self.collect_samples}; it must '
+                             'be >= 1 (or None: all)')
 
 
 @LOOPS.register_module()
 class PhaseTrainLoop(EpochBasedTrainLoop):
-    """Epoch-based training whose iterations run through RL-PyramidKD's phases.
+    """Epoch-based training whose iterations run through phases.
 
-    1 = distil every level (warm-up), 2 = learn the policy with the student backbone
-    frozen, 3 = joint fine-tuning of policy and student (the config decides). Each
-    iteration is the usual ``model.train_step`` with the student's optimiser, schedulers,
-    hooks and validation untouched; around it the loop sets the selector's mode, collects
-    scored transitions and runs PPO. Non-model state (PPO optimiser, pending transitions,
-    RNG) goes into checkpoints through :class:`RLCheckpointHook`, registered here.
+    Each phase is an iteration range (derived from the iteration counter, so a resumed
+    run lands in the right phase) that sets the learned selector's mode, freezes
+    student modules and names the learner that learns in it. Each iteration is the
+    usual ``model.train_step`` with the student's optimiser, schedulers, hooks and
+    validation untouched; around it the loop only decides *when*: when to ask the
+    selector for experience, when to hand it to the learner, when the learner updates.
+    Learners' state (optimiser, pending experience) and the RNG go into checkpoints
+    through :class:`RLCheckpointHook`, registered here.
 
     Args:
         runner: the runner.
         dataloader: the training dataloader (or its config).
         phases: list of :class:`Phase` dicts, in order.
-        ppo: :class:`rlpkd.rl.ppo.PPOTrainer` arguments.
+        learners: ``{name: learner config}`` (``LEARNERS``, e.g.
+            ``dict(ppo=dict(type='rlpkd.PPOLearner', lr=3e-4))``); each is built once
+            for the model's selector and used by the phases that name it.
         val_begin, val_interval, dynamic_intervals: as ``EpochBasedTrainLoop``.
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict], phases: List[dict],
-                 ppo: Optional[dict] = None, val_begin: int = 1, val_interval: int = 1,
-                 dynamic_intervals=None) -> None:
-        self.phases = [Phase(**p) for p in phases]
-        for phase in self.phases:
-            if (phase.epochs is None) == (phase.iters is None):
-                raise ValueError(f'train_cfg.phases: phase {phase.name!r} needs exactly one '
-                                 'of `epochs` or `iters`')
-            if phase.score_samples is not None and phase.score_samples < 1:
-                raise ValueError(f'train_cfg.phases: phase {phase.name!r} has score_samples='
-                                 f'{phase.score_samples}; it must be >= 1 (or None: all)')
+                 learners: Optional[Dict[str, dict]] = None, val_begin: int = 1,
+                 val_interval: int = 1, dynamic_intervals=None) -> None:
         if not isinstance(dataloader, DataLoader):
             dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
-        iters_per_epoch = len(dataloader)
-        self.boundaries = []  # cumulative end iteration of each phase
+        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        self.selector = model.selector
+        if not isinstance(self.selector, LearnedSelector):
+            raise TypeError('PhaseTrainLoop needs a learned model.selector (e.g. '
+                            f"dict(type='RLSelector')), got {type(self.selector).__name__}")
+        self.freeze_student = model.freeze_student
+        self.learners: Dict[str, Learner] = {
+            name: LEARNERS.build(cfg, default_args=dict(selector=self.selector))
+            for name, cfg in (learners or {}).items()}
+        self.phases = [Phase(**p) for p in phases]
+        for phase in self.phases:
+            phase.check(self.learners, self.selector.modes)
+        self.boundaries = self._boundaries(len(dataloader))
+        super().__init__(runner, dataloader, math.ceil(self.boundaries[-1] / len(dataloader)),
+                         val_begin, val_interval, dynamic_intervals)
+        self._max_iters = self.boundaries[-1]
+        self._check_update_sizes(dataloader.batch_size)
+        self.active_phase: Optional[Phase] = None
+        self._stats: Dict[str, float] = {}
+        runner.register_hook(RLCheckpointHook(), priority='LOW')
+
+    def _boundaries(self, iters_per_epoch: int) -> List[int]:
+        """Cumulative end iteration of each phase."""
+        ends = []
         for phase in self.phases:
             length = phase.iters if phase.iters is not None else phase.epochs * iters_per_epoch
-            self.boundaries.append((self.boundaries[-1] if self.boundaries else 0) + length)
-        max_epochs = math.ceil(self.boundaries[-1] / iters_per_epoch)
-        super().__init__(runner, dataloader, max_epochs, val_begin, val_interval,
-                         dynamic_intervals)
-        self._max_iters = self.boundaries[-1]
-        self.distiller = runner.model.module if is_model_wrapper(runner.model) else runner.model
-        self.selector = self.distiller.selector
-        if not hasattr(self.selector, 'policy'):
-            raise TypeError('PhaseTrainLoop needs model.selector=dict(type=\'RLSelector\'), '
-                            f'got {type(self.selector).__name__}')
-        self.ppo = PPOTrainer(self.selector.policy, **(ppo or {}))
-        self._check_ppo_batches(dataloader.batch_size)
-        self.transitions: List[Dict[str, torch.Tensor]] = []
-        self.rl_stats: Dict[str, float] = {}
-        self.active_phase: Optional[Phase] = None
-        runner.register_hook(RLCheckpointHook(), priority='LOW')
+            ends.append((ends[-1] if ends else 0) + length)
+        return ends
+
+    def _check_update_sizes(self, batch_size: Optional[int]) -> None:
+        """Fail at build time if a phase's update could not work (e.g. PPO minibatches)."""
+        for phase in self.phases:
+            per_batch = [n for n in (phase.collect_samples, batch_size) if n is not None]
+            if phase.learner is None or not per_batch:  # batch sampler: size unknown
+                continue
+            self.learners[phase.learner].check_update_size(
+                phase.update_interval * min(per_batch),
+                f'train_cfg.phases: phase {phase.name!r}')
 
     def phase_at(self, iteration: int) -> Phase:
         for phase, end in zip(self.phases, self.boundaries):
             if iteration < end:
                 return phase
         return self.phases[-1]
+
+    def phase_start(self, phase: Phase) -> int:
+        index = self.phases.index(phase)
+        return self.boundaries[index - 1] if index else 0
 
     def run_epoch(self) -> None:
         """One epoch; stops early when the last phase ends mid-epoch."""
@@ -117,94 +158,53 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         phase = self.phase_at(self._iter)
         if phase is not self.active_phase:
             self.enter(phase)
-        start = self.boundaries[self.phases.index(phase)] - self._phase_length(phase)
-        self.selector.record = bool(phase.rollout_interval) and \
-            (self._iter - start) % phase.rollout_interval == 0
-        self.selector.score_samples = phase.score_samples
+        collect = phase.learner is not None and \
+            (self._iter - self.phase_start(phase)) % phase.collect_interval == 0
+        if collect:
+            self.selector.request_experience(phase.collect_samples)
         self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
         outputs = self.runner.model.train_step(data_batch,
                                                optim_wrapper=self.runner.optim_wrapper)
-        self.rl_stats = {}
-        transition = self.selector.finish_transition()  # scored after the student's step
-        if transition is not None:
-            self.transitions.append(transition)
-            if len(self.transitions) >= phase.ppo_interval:
-                self.rl_stats = self.update_policy()
+        self._stats = {}
+        if collect:
+            self.learn(phase)
         self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1
 
+    def learn(self, phase: Phase) -> None:
+        """Hand the selector's experience of this step (scored now, after the student's
+        step) to the phase's learner; update once enough has been collected."""
+        experience = self.selector.collect_experience()
+        if experience is None:
+            return
+        learner = self.learners[phase.learner]
+        learner.add(experience)
+        if learner.num_pending >= phase.update_interval:
+            self._stats = learner.update()
+
     def enter(self, phase: Phase) -> None:
         """Apply a phase's settings (also right after a resume)."""
         self.active_phase = phase
-        self.selector.mode = phase.mode
-        self.distiller.freeze_student(phase.freeze)
+        self.selector.set_mode(phase.mode)
+        self.freeze_student(phase.freeze)
         self.runner.logger.info(f'phase {phase.name!r}: selector mode {phase.mode!r}, '
-                                f'frozen student modules {tuple(phase.freeze)}')
+                                f'learner {phase.learner!r}, frozen student modules '
+                                f'{tuple(phase.freeze)}')
 
-    def update_policy(self) -> Dict[str, float]:
-        """PPO on the collected single-step episodes (GAE reduces to ``r − V``)."""
-        batch = {k: torch.cat([t[k] for t in self.transitions]) for k in self.transitions[0]}
-        self.transitions = []
-        rollout = dict(states=batch['states'][None], actions=batch['actions'][None],
-                       rewards=batch['rewards'][None], values=batch['values'][None],
-                       log_probs=batch['log_probs'][None],
-                       dones=torch.ones_like(batch['rewards'])[None])
-        with self.selector.trainable():
-            stats = self.ppo.train_step(rollout)
-        self.check_policy_synchronized()
-        for key in ('rewards', 'improvement', 'used_cost'):
-            stats[key] = batch[key].mean()
-        stats['selected'] = batch['actions'].mean(dim=0)
-        return {k: reduced_mean(v) for k, v in stats.items()}
+    # ------------------------------------------------- declared for the hooks
+    def learner_stats(self) -> Dict[str, float]:
+        """Statistics of the learner update of the current iteration (empty if none)."""
+        return dict(self._stats)
 
-    def check_policy_synchronized(self) -> None:
-        """Raise if the policy differs across ranks (cheap: two sums per rank)."""
-        world_size = get_world_size()
-        if world_size == 1:
-            return
-        flat = torch.cat([p.detach().flatten() for p in self.selector.policy.parameters()])
-        summary = torch.stack([flat.double().sum(), flat.double().pow(2).sum()])
-        low, high = summary.clone(), summary.clone()
-        all_reduce(low, op='min')
-        all_reduce(high, op='max')
-        if not torch.equal(low, high):
-            raise RuntimeError(f'policy parameters differ across ranks: {low} vs {high}')
-        self.runner.logger.info(f'policy parameters identical on {world_size} ranks '
-                                f'(sum {float(summary[0]):.6f})')
+    def learner_state_dict(self) -> dict:
+        """Every learner's state (optimiser, pending experience), by name."""
+        return {name: learner.state_dict() for name, learner in self.learners.items()}
 
-    def _check_ppo_batches(self, batch_size: Optional[int]) -> None:
-        """Fail at build time if a phase's PPO update could not fill its minibatches."""
-        for phase in self.phases:
-            per_batch = [n for n in (phase.score_samples, batch_size) if n is not None]
-            if not phase.rollout_interval or not per_batch:  # batch sampler: size unknown
-                continue
-            samples = phase.ppo_interval * min(per_batch)
-            if samples < self.ppo.num_minibatches:
-                raise ValueError(
-                    f'train_cfg.phases: phase {phase.name!r} collects {samples} transitions '
-                    f'per PPO update (ppo_interval x score_samples or batch size), fewer '
-                    f'than train_cfg.ppo.num_minibatches={self.ppo.num_minibatches}')
-
-    def _phase_length(self, phase: Phase) -> int:
-        i = self.phases.index(phase)
-        return self.boundaries[i] - (self.boundaries[i - 1] if i else 0)
-
-    # --------------------------------------------------------- checkpointing
-    def rl_state_dict(self) -> dict:
-        return dict(ppo=self.ppo.state_dict(),
-                    transitions=[{k: v.cpu() for k, v in t.items()}
-                                 for t in self.transitions])
-
-    def load_rl_state_dict(self, state: dict) -> None:
-        self.ppo.load_state_dict(state['ppo'])
-        device = next(self.selector.policy.parameters()).device
-        self.transitions = [{k: v.to(device) for k, v in t.items()}
-                            for t in state['transitions']]
-
-
-def reduced_mean(value) -> Union[float, List[float]]:
-    """Average a scalar / vector statistic over ranks; return Python numbers."""
-    tensor = torch.as_tensor(value, dtype=torch.float32).clone()
-    all_reduce(tensor, op='mean')
-    return tensor.tolist()
+    def load_learner_state_dict(self, state: dict) -> None:
+        missing = sorted(set(self.learners) - set(state))
+        if missing:
+            raise KeyError(f'the checkpoint has no state for learner(s) {missing} '
+                           f'(train_cfg.learners); it has {sorted(state)}')
+        for name, learner in self.learners.items():
+            learner.load_state_dict(state[name])

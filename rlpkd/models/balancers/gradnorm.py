@@ -21,11 +21,11 @@ from __future__ import annotations
 from typing import Dict, Optional, Sequence, Tuple
 
 import torch
-import torch.distributed as dist
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from rlpkd.registry import MODELS
+from rlpkd.utils import sum_over_ranks, world_size
 
 DEFAULT_SHARED = 'student.backbone.layer1'
 KEY = '`model.balancer.shared_param`'
@@ -285,11 +285,10 @@ def check_trainable(name: str, param: Tensor) -> None:
 
 def _average_over_ranks(grad_norms: Tensor, losses: Tensor,
                         present: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-    """Mean over the ranks that have each level; identity without distributed training."""
-    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() == 1:
+    """Mean over the ranks that have each level (one all-reduce); identity on one rank."""
+    if world_size() == 1:
         return grad_norms, losses, present
     count = present.float()
-    packed = torch.stack([grad_norms.float() * count, losses.float() * count, count])
-    dist.all_reduce(packed, op=dist.ReduceOp.SUM)
-    count = packed[2]
-    return packed[0] / count.clamp_min(1), packed[1] / count.clamp_min(1), count > 0
+    norm_sum, loss_sum, count = sum_over_ranks([grad_norms.float() * count,
+                                                losses.float() * count, count])
+    return norm_sum / count.clamp_min(1), loss_sum / count.clamp_min(1), count > 0

@@ -8,13 +8,12 @@ import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
-from torch import Tensor, nn
-from torch.nn import functional as F
+from torch import Tensor
 
 from rlpkd.registry import MODELS
 
+from ..pyramid_pair import PyramidPair
 from ..selectors import LevelSelector, SelectionContext
-from ..taps import PyramidTap
 from ..utils import build_mm_model
 
 DEFAULT_PYRAMID = dict(names=('P2', 'P3', 'P4', 'P5'),
@@ -56,8 +55,9 @@ class PyramidDistiller(BaseModel):
             level 1. With one, ``loss_distill = distill_weight · mean_l(w_l · per_level_l)``
             and the outputs carry ``gradnorm_w_<level>`` every iteration (no 'loss' in
             the key: mmengine logs it and leaves it out of the total).
-        probe_size: ``(H, W)`` of the zero image used at build time to check taps
-            and read each level's channels.
+        probe_size: ``(H, W)`` of the zero image of the one build-time probe
+            (:class:`~rlpkd.models.PyramidPair`): it checks the taps and reads every
+            shape the connectors, the cost model and a learned selector's state need.
         init_cfg: mmengine initialisation config.
     """
 
@@ -83,24 +83,18 @@ class PyramidDistiller(BaseModel):
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 
-        names = tuple(pyramid.get('names', ()))
-        self.level_names = names
-        self.student_tap = PyramidTap(self.student, key='model.pyramid.student',
-                                      **pyramid['student'])
-        self.teacher_tap = PyramidTap(self.teacher, key='model.pyramid.teacher',
-                                      **pyramid['teacher'])
-        for tap in (self.student_tap, self.teacher_tap):
-            if tap.num_levels != len(names):
-                raise ValueError(f'`{tap.key}` gives {tap.num_levels} levels but '
-                                 f'`model.pyramid.names` lists {len(names)}: {names}')
-        self.connectors = self._build_connectors(connector, probe_size)
-        self.level_loss = MODELS.build(level_loss)
+        self.pair = PyramidPair(self.student, self.teacher, pyramid.get('names', ()),
+                                pyramid['student'], pyramid['teacher'], level_loss,
+                                connector, probe_size)
+        self.level_names = self.pair.level_names
+        self.connectors = self.pair.connectors  # submodules of the distiller (checkpoint)
+        self.level_loss = self.pair.level_loss
         self.selector: LevelSelector = MODELS.build(selector)
-        self.selector.bind(self)
+        self.selector.bind(self.pair)
         self.distill_weight = distill_weight
         self.balancer = MODELS.build(balancer) if balancer is not None else None
         if self.balancer is not None:
-            self.balancer.bind(names, model=self)
+            self.balancer.bind(self.level_names, model=self)
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, ckpt: Optional[str]) -> None:
@@ -118,32 +112,6 @@ class PyramidDistiller(BaseModel):
                                f'`model.teacher`: {err}') from err
         # The runner's init_weights() must not overwrite the loaded weights.
         self.teacher._is_init = True
-
-    @torch.no_grad()
-    def _probe_channels(self, probe_size: Sequence[int]) -> List[tuple]:
-        """Run both models on a zero image; return ``(C_student, C_teacher)`` per level."""
-        image = torch.zeros(1, 3, *probe_size)
-        channels = []
-        for model, tap in ((self.student, self.student_tap), (self.teacher, self.teacher_tap)):
-            was_training = model.training
-            model.eval()
-            with tap.record() as feats:
-                model.extract_feat(image)
-            model.train(was_training)
-            channels.append([f.shape[1] for f in feats])
-        return list(zip(*channels))
-
-    def _build_connectors(self, connector: Optional[dict],
-                          probe_size: Sequence[int]) -> nn.ModuleDict:
-        connectors = nn.ModuleDict()
-        for name, (c_s, c_t) in zip(self.level_names, self._probe_channels(probe_size)):
-            if c_s == c_t:
-                continue
-            if connector is None:
-                raise ValueError(f'level {name}: student has {c_s} channels, teacher {c_t}; '
-                                 "set `model.connector` (e.g. dict(type='ConvNormConnector'))")
-            connectors[name] = MODELS.build(dict(connector, in_channels=c_s, out_channels=c_t))
-        return connectors
 
     def train(self, mode: bool = True) -> 'PyramidDistiller':
         """Switch the student (and connectors, selector) mode; the teacher and frozen
@@ -179,12 +147,13 @@ class PyramidDistiller(BaseModel):
     def predict_with_selection(self, inputs: Tensor, data_samples) -> list:
         """The student's predictions, each carrying the selector's decision for its image
         (metainfo ``level_selection`` ``[L]`` and the selector's ``info``, e.g. ``used_cost``)."""
-        with self.teacher_tap.record() as teacher_feats:
+        with self.pair.teacher_tap.record() as teacher_feats:
             self.teacher.extract_feat(inputs)
-        with self.student_tap.record() as student_feats, self.selector.observe() as seen:
+        with self.pair.student_tap.record() as student_feats, \
+                self.selector.observe() as observed:
             results = self.student.predict(inputs, data_samples)
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
-                                                   self.level_names, seen))
+                                                   self.level_names, observed))
         for i, result in enumerate(results):
             meta = {k: float(v[i]) for k, v in selection.info.items()}
             result.set_metainfo(dict(level_selection=selection.mask[i].tolist(), **meta))
@@ -192,11 +161,12 @@ class PyramidDistiller(BaseModel):
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """The student's task losses plus ``loss_distill`` (and per-level logs)."""
-        with torch.no_grad(), self.teacher_tap.record() as teacher_feats:
+        with torch.no_grad(), self.pair.teacher_tap.record() as teacher_feats:
             self.teacher.extract_feat(inputs)
-        with self.student_tap.record() as student_feats, self.selector.observe() as seen:
+        with self.pair.student_tap.record() as student_feats, \
+                self.selector.observe() as observed:
             losses = self.student.loss(inputs, data_samples)
-        losses.update(self.distill_losses(student_feats, teacher_feats, seen))
+        losses.update(self.distill_losses(student_feats, teacher_feats, observed))
         return losses
 
     def distill_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
@@ -205,7 +175,7 @@ class PyramidDistiller(BaseModel):
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
                                                    self.level_names, observed or {}))
         mask = selection.mask
-        columns = self.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [B]
+        columns = self.pair.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [B]
         pair_loss = torch.stack(columns, dim=1)                               # [B, L]
         per_level = (mask * pair_loss).mean(dim=0)                            # [L]
         if not torch.isfinite(per_level).all():
@@ -220,41 +190,14 @@ class PyramidDistiller(BaseModel):
             weighted = level_weights * per_level
             losses.update(self.balancer.log_vars(level_weights))
         losses['loss_distill'] = self.distill_weight * weighted.mean()
+        # how often a level is kept, and its mean weight (they differ for soft masks)
         rates = (mask != 0).float().mean(dim=0)
-        for name, value, rate in zip(self.level_names, per_level.detach(), rates):
+        weights = mask.detach().float().mean(dim=0)
+        for name, value, rate, weight in zip(self.level_names, per_level.detach(), rates,
+                                             weights):
             losses[f'distill_{name}'] = value
             losses[f'select_{name}'] = rate
+            losses[f'select_weight_{name}'] = weight
         if 'used_cost' in selection.info:
             losses['distill_cost'] = selection.info['used_cost'].mean()
         return losses
-
-    def pair_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                    mask: Tensor) -> Tensor:
-        """``[B, L]`` level losses, computed only for pairs with a non-zero mask."""
-        return torch.stack(self.pair_loss_columns(student_feats, teacher_feats, mask), dim=1)
-
-    def pair_loss_columns(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                          mask: Tensor) -> List[Tensor]:
-        """The columns of :meth:`pair_losses`: L tensors ``[B]``, each its own graph."""
-        batch, columns = mask.shape[0], []
-        for level, (name, s_feat, t_feat) in enumerate(
-                zip(self.level_names, student_feats, teacher_feats)):
-            keep = mask[:, level] != 0
-            column = s_feat.new_zeros(batch, dtype=torch.float32)
-            if keep.all():
-                column = self.level_pair_loss(name, s_feat, t_feat)
-            elif keep.any():
-                index = keep.nonzero().squeeze(1)
-                values = self.level_pair_loss(name, s_feat[index], t_feat[index])
-                column = column.index_put((index,), values)
-            columns.append(column)
-        return columns
-
-    def level_pair_loss(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
-        """Connector, resize to the teacher's size, loss: ``[k, C, H, W]`` x 2 -> ``[k]``."""
-        if name in self.connectors:
-            s_feat = self.connectors[name](s_feat)
-        if s_feat.shape[-2:] != t_feat.shape[-2:]:
-            s_feat = F.interpolate(s_feat, size=t_feat.shape[-2:], mode='bilinear',
-                                   align_corners=False)
-        return self.level_loss(s_feat, t_feat)

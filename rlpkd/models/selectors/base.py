@@ -1,19 +1,28 @@
 """The level-selector interface: pyramid state in, per-sample level mask out.
 
-Every strategy (static rules now; the RL policy and NAS baselines later) is a
-``LevelSelector``. The distiller calls it once per iteration with a
-:class:`SelectionContext` and computes the distillation loss of a (sample, level)
-pair only where the returned mask is non-zero.
+Every strategy is a ``LevelSelector``: static rules (:mod:`.static`) and learned
+selectors (:class:`LearnedSelector`: the RL policy; the NAS baselines follow the same
+interface). The distiller calls it once per iteration with a :class:`SelectionContext`
+and computes the distillation loss of a (sample, level) pair only where the returned
+mask is non-zero. A learned selector also records what it experienced, for a learner
+(:mod:`rlpkd.learners`) to turn into an update; the phase loop drives it only through
+the methods declared here.
 """
 from __future__ import annotations
 
+import sys
 from abc import abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.model import BaseModule
-from torch import Tensor
+from torch import Tensor, nn
+
+from rlpkd.learners.experience import Experience
+
+if TYPE_CHECKING:
+    from ..pyramid_pair import PyramidPair
 
 
 @dataclass
@@ -68,9 +77,10 @@ class LevelSelector(BaseModule):
     #: costs a teacher forward pass at test time, so only learned selectors say yes.
     reports_selection: bool = False
 
-    def bind(self, distiller) -> None:
-        """Learn the pyramid (``distiller.level_names``, taps, ...) this selector serves."""
-        self.level_names = tuple(distiller.level_names)
+    def bind(self, pair: 'PyramidPair') -> None:
+        """Learn the pyramid this selector serves (:class:`rlpkd.models.PyramidPair`:
+        level names, taps, connectors, level loss, the build-time probe)."""
+        self.level_names = tuple(pair.level_names)
 
     @contextmanager
     def observe(self) -> Iterator[Dict[str, object]]:
@@ -84,3 +94,70 @@ class LevelSelector(BaseModule):
     @abstractmethod
     def forward(self, context: SelectionContext) -> Selection:
         """Return the :class:`Selection` for ``context``."""
+
+
+class LearnedSelector(LevelSelector):
+    """A selector with parameters that a learner updates from recorded experience.
+
+    Declared interface (what the phase loop and the learners call):
+
+    - :meth:`set_mode`: how the next training forwards decide (:attr:`modes`);
+    - :meth:`request_experience` before a training step, :meth:`collect_experience`
+      after it: the record of that step's decisions (scored after the student's
+      optimiser step, so scoring never adds to the student's autograd graph);
+    - :meth:`learnable` and :meth:`trainable`: the module a learner updates, and the
+      block inside which it may compute gradients (the student's optimiser never sees
+      it: its parameters have ``requires_grad=False`` outside).
+
+    Outside training (``eval()``) a learned selector always decides deterministically.
+    """
+
+    reports_selection = True
+    #: decision modes of training forwards; the first one is the default
+    modes: Tuple[str, ...] = ('sample', 'greedy', 'uniform')
+
+    def __init__(self, init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.mode = self.modes[0]
+        self._request: Optional[int] = None  # samples to record in the next forward
+
+    def set_mode(self, mode: str) -> None:
+        """Decide the next training forwards in ``mode`` (one of :attr:`modes`)."""
+        if mode not in self.modes:
+            raise ValueError(f'{type(self).__name__} has no mode {mode!r}; modes: '
+                             f'{self.modes}')
+        self.mode = mode
+
+    def request_experience(self, num_samples: Optional[int] = None) -> None:
+        """Record the decisions of the next training forward: its first ``num_samples``
+        samples (``None``: all; the training sampler shuffles, so they are a random
+        subset). :meth:`collect_experience` returns the record."""
+        if num_samples is not None and num_samples < 1:
+            raise ValueError(f'num_samples must be >= 1 or None, got {num_samples}')
+        self._request = sys.maxsize if num_samples is None else num_samples
+
+    def take_request(self, batch_size: int) -> int:
+        """For subclasses' training forward: how many leading samples of this batch to
+        record (0: no request). A request is served once."""
+        request, self._request = self._request, None
+        return 0 if request is None else min(request, batch_size)
+
+    @abstractmethod
+    def collect_experience(self) -> Optional[Experience]:
+        """The scored record of the last requested forward (``None`` if there is none)."""
+
+    @abstractmethod
+    def learnable(self) -> nn.Module:
+        """The module whose parameters a learner updates (e.g. the policy)."""
+
+    @contextmanager
+    def trainable(self) -> Iterator[nn.Module]:
+        """Inside the block :meth:`learnable` has ``requires_grad=True``; its gradients
+        are cleared and it is frozen again on exit."""
+        module = self.learnable()
+        module.requires_grad_(True)
+        try:
+            yield module
+        finally:
+            module.zero_grad(set_to_none=True)
+            module.requires_grad_(False)

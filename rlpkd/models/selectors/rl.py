@@ -5,44 +5,40 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, Optional
 
 import torch
-from torch import Tensor
+from torch import nn
 
+from rlpkd.learners.experience import PolicyExperience
 from rlpkd.registry import MODELS
+from rlpkd.rl.environment import Observation, ParallelDistillationEnv
 from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.reward import LookaheadReward, tree_detach, tree_slice
-from rlpkd.rl.state import StateBuilder, pooled_gap
 
-from .base import LevelSelector, Selection, SelectionContext
-
-MODES = ('uniform', 'sample', 'greedy')
+from .base import LearnedSelector, Selection, SelectionContext
 
 
 @MODELS.register_module()
-class RLSelector(LevelSelector):
+class RLSelector(LearnedSelector):
     """Per-sample level selection by the RL-PyramidKD policy.
 
-    Per batch: state ``[B, S]`` (:class:`rlpkd.rl.state.StateBuilder`) from the student
-    pyramid caught during its forward pass, then ``policy.select_action``. The training
-    loop sets :attr:`mode` (``'uniform'`` = every level, phase 1; ``'sample'`` =
-    stochastic; ``'greedy'`` = deterministic), :attr:`record` and :attr:`score_samples`;
-    outside training the selector is always greedy. When recording, the selector keeps
-    what its choice needs (detached) for the first ``score_samples`` samples of the batch
-    (all if ``None``; the training sampler shuffles, so they are a random subset) and the
-    loop calls :meth:`finish_transition` after the training step: it scores the choice
-    with :class:`rlpkd.rl.reward.LookaheadReward` and returns the transition (states,
-    actions, log-probs, values, rewards) for PPO. Scoring after the
-    step means the lookahead never holds memory while the student's graph is alive, and
-    nothing of it touches the student's autograd graph.
+    Per batch: states ``[B, S]`` of the student pyramid caught during its own forward
+    pass (:class:`rlpkd.rl.environment.ParallelDistillationEnv`, built once at
+    :meth:`bind`), then ``policy.select_action``. Modes (:meth:`set_mode`, set by the
+    phase loop): ``'sample'`` (stochastic), ``'greedy'`` (deterministic), ``'uniform'``
+    (every level: the warm-up phase); outside training always greedy.
 
-    The policy's parameters live here (so they are in the checkpoint and broadcast by
-    DDP) but have ``requires_grad=False``: the student's optimiser never updates them;
-    PPO does, inside :meth:`trainable`.
+    When experience was requested, the forward keeps (detached) what scoring needs for
+    the first ``num_samples`` samples, and :meth:`collect_experience`, called after the
+    student's optimiser step, scores the choice with the measured lookahead reward and
+    returns a :class:`~rlpkd.learners.PolicyExperience` for the PPO learner. Nothing of
+    it touches the student's autograd graph.
+
+    The policy lives here (so it is in the checkpoint and broadcast by DDP) with
+    ``requires_grad=False``: the student's optimiser never updates it; the learner
+    does, inside :meth:`trainable`.
 
     Args:
         policy: :class:`rlpkd.rl.policy.PolicyNetwork` arguments (``hidden_dim``,
-            ``use_lstm``, ``hard_budget``); ``state_dim``, ``num_layers`` and
-            ``level_costs`` are filled in from the pyramid and the cost model.
-        global_dim: size of the state's global block.
+            ``use_lstm``, ``hard_budget``); ``state_dim``, ``num_layers``,
+            ``level_costs`` and ``layout`` come from the environment.
         budget: per-sample cost budget (fraction of the all-level cost, 1 = none).
         lambda_tradeoff: λ of the reward.
         lookahead_lr: step size of the reward's virtual student step.
@@ -55,93 +51,65 @@ class RLSelector(LevelSelector):
             depend on it.
     """
 
-    reports_selection = True
-
-    def __init__(self, policy: Optional[dict] = None, global_dim: int = 512,
-                 budget: float = 1.0, lambda_tradeoff: float = 0.5,
-                 lookahead_lr: float = 0.01, over_budget_penalty: float = 1.0,
-                 global_module: str = 'backbone', lookahead_max_drop: float = 0.1,
-                 lookahead_chunk: int = 1) -> None:
+    def __init__(self, policy: Optional[dict] = None, budget: float = 1.0,
+                 lambda_tradeoff: float = 0.5, lookahead_lr: float = 0.01,
+                 over_budget_penalty: float = 1.0, global_module: str = 'backbone',
+                 lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1) -> None:
         super().__init__()
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
-        self.global_dim = global_dim
-        self.budget = budget
-        self.reward_cfg = dict(lambda_tradeoff=lambda_tradeoff, lookahead_lr=lookahead_lr,
-                               over_budget_penalty=over_budget_penalty,
-                               global_module=global_module,
-                               lookahead_max_drop=lookahead_max_drop,
-                               lookahead_chunk=lookahead_chunk)
-        self.mode = 'sample'
-        self.record = False
-        self.score_samples: Optional[int] = None
-        self.pending: Optional[Dict[str, object]] = None
+        self.env_cfg = dict(budget=budget, lambda_tradeoff=lambda_tradeoff,
+                            lookahead_lr=lookahead_lr,
+                            over_budget_penalty=over_budget_penalty,
+                            global_module=global_module,
+                            lookahead_max_drop=lookahead_max_drop,
+                            lookahead_chunk=lookahead_chunk)
+        self.pending: Optional[dict] = None
 
-    def bind(self, distiller) -> None:
-        """Probe the pyramid, then build the cost model, state builder and policy."""
-        super().bind(distiller)
-        self.reward = LookaheadReward(distiller, **self.reward_cfg)
-        probe = self.reward.probe
-        self.state_builder = StateBuilder(probe['level_channels'], probe['global_channels'],
-                                          self.global_dim)
-        self.policy = PolicyNetwork(state_dim=self.state_builder.state_dim,
+    def bind(self, pair) -> None:
+        """Build the environment (state builder, cost model, reward) and the policy."""
+        super().bind(pair)
+        self.env = ParallelDistillationEnv(pair, **self.env_cfg)
+        self.policy = PolicyNetwork(state_dim=self.env.state_dim,
                                     num_layers=self.num_levels,
-                                    level_costs=self.reward.cost_model.fractions,
-                                    **self.policy_cfg)
+                                    level_costs=self.env.cost_model.fractions,
+                                    layout=self.env.layout, **self.policy_cfg)
         self.policy.requires_grad_(False)
 
     @contextmanager
     def observe(self) -> Iterator[Dict[str, object]]:
-        with self.reward.observe() as caught:
-            yield caught
+        with self.env.observe() as observed:
+            yield observed
 
-    @contextmanager
-    def trainable(self) -> Iterator[None]:
-        """Let PPO compute gradients of the policy inside this block."""
-        self.policy.requires_grad_(True)
-        try:
-            yield
-        finally:
-            self.policy.zero_grad(set_to_none=True)
-            self.policy.requires_grad_(False)
+    def learnable(self) -> nn.Module:
+        return self.policy
 
     def forward(self, context: SelectionContext) -> Selection:
-        if self.mode not in MODES:
-            raise ValueError(f'RLSelector.mode must be one of {MODES}, got {self.mode!r}')
         batch = context.batch_size
         device = context.student_feats[0].device
+        record = self.take_request(batch) if self.training else 0
         if self.training and self.mode == 'uniform':
             return Selection(mask=torch.ones(batch, self.num_levels, device=device))
         with torch.no_grad(), torch.autocast(device.type, enabled=False):
-            budget = torch.full((batch,), float(self.budget), device=device)
-            states = self.state_builder(
-                context.observed['global'], [f.detach() for f in context.student_feats],
-                pooled_gap(self.reward.distiller, context.student_feats,
-                           context.teacher_feats), budget)
+            states, observation = self.env.states(context.observed, context.student_feats,
+                                                  context.teacher_feats)
             greedy = not self.training or self.mode == 'greedy'
             action, log_prob, value = self.policy.select_action(states, deterministic=greedy)
-            used = self.reward.cost_model.used_fraction(action)
-            if self.training and self.record:
-                k = batch if self.score_samples is None else min(self.score_samples, batch)
-                self.pending = dict(
-                    args=tree_detach(tree_slice(context.observed['args'], 0, k)),
-                    teacher_feats=[t[:k].detach() for t in context.teacher_feats],
-                    budget=budget[:k], transition=dict(states=states[:k], actions=action[:k],
-                                                       log_probs=log_prob[:k],
-                                                       values=value[:k]))
+            used = self.env.cost_model.used_fraction(action)
+        if record:
+            self.pending = dict(observation=observation.head(record), states=states[:record],
+                                actions=action[:record], log_probs=log_prob[:record],
+                                values=value[:record])
         return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used))
 
-    def finish_transition(self) -> Optional[Dict[str, Tensor]]:
-        """Score the last recorded choice; return its transition (``None`` if none).
-
-        Keys ``states [B, S]``, ``actions [B, L]``, ``log_probs``, ``values``, ``rewards``,
-        ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
-        """
+    def collect_experience(self) -> Optional[PolicyExperience]:
+        """Score the last recorded choice (``None`` if none was recorded)."""
         if self.pending is None:
             return None
         pending, self.pending = self.pending, None
-        transition = pending['transition']
-        with torch.no_grad(), torch.autocast(transition['actions'].device.type, enabled=False):
-            reward, info = self.reward.score(pending['args'], pending['teacher_feats'],
-                                             transition['actions'], pending['budget'])
-        return dict(transition, rewards=reward, **info)
+        observation: Observation = pending['observation']
+        reward, info = self.env.score(observation, pending['actions'])
+        return PolicyExperience(
+            states=pending['states'], actions=pending['actions'],
+            log_probs=pending['log_probs'], values=pending['values'], rewards=reward,
+            improvement=info['improvement'], used_cost=info['used_cost'])

@@ -6,10 +6,10 @@ import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
-from conftest import TOY_STUDENT, build_distiller, det_batch
 from torch import nn
 
 from rlpkd.models.balancers import GradNormBalancer, gradnorm_loss, gradnorm_step
+from rlpkd.testing import TOY_STUDENT, build_distiller, det_batch
 
 LEVELS = ('P2', 'P3', 'P4', 'P5')
 

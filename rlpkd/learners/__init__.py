@@ -1,0 +1,11 @@
+"""Learners: turn what a learned selector experienced into updates of its parameters.
+
+- :mod:`~rlpkd.learners.experience`: typed experience records (``PolicyExperience``);
+- :mod:`~rlpkd.learners.base`: the ``Learner`` interface;
+- :mod:`~rlpkd.learners.ppo`: ``PPOLearner`` (RL-PyramidKD).
+"""
+from .base import Learner
+from .experience import Experience, PolicyExperience
+from .ppo import PPOLearner
+
+__all__ = ['Experience', 'PolicyExperience', 'Learner', 'PPOLearner']

@@ -1,0 +1,64 @@
+"""Typed records of what a learned selector experienced, for its learner.
+
+A record holds N samples (the first dimension of every field). Records of several
+training steps are concatenated by the learner before an update, and the pending ones
+travel in checkpoints (:meth:`Experience.state_dict`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Dict, Sequence, Type, TypeVar
+
+import torch
+from torch import Tensor
+
+T = TypeVar('T', bound='Experience')
+
+
+@dataclass
+class Experience:
+    """Base of experience records: a dataclass whose fields are ``[N, ...]`` tensors."""
+
+    def __len__(self) -> int:
+        return int(getattr(self, fields(self)[0].name).shape[0])
+
+    def as_dict(self) -> Dict[str, Tensor]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def cat(cls: Type[T], records: Sequence[T]) -> T:
+        """One record of all samples of ``records`` (in order)."""
+        if not records:
+            raise ValueError(f'{cls.__name__}.cat: no records')
+        return cls(**{f.name: torch.cat([getattr(r, f.name) for r in records])
+                      for f in fields(cls)})
+
+    def to(self: T, device: torch.device) -> T:
+        return type(self)(**{k: v.to(device) for k, v in self.as_dict().items()})
+
+    def state_dict(self) -> Dict[str, Tensor]:
+        """The fields on CPU (for checkpoints)."""
+        return {k: v.detach().cpu() for k, v in self.as_dict().items()}
+
+
+@dataclass
+class PolicyExperience(Experience):
+    """Scored decisions of a stochastic policy: one single-step episode per sample.
+
+    Attributes:
+        states: ``[N, S]`` states the policy saw.
+        actions: ``[N, L]`` sampled level masks in {0, 1}.
+        log_probs: ``[N]`` log-probability of each mask under the acting policy.
+        values: ``[N]`` the critic's value of each state.
+        rewards: ``[N]`` the measured rewards (:class:`rlpkd.rl.reward.LookaheadReward`).
+        improvement: ``[N]`` the reward's improvement term ``ΔL(a) / ΔL(1)``.
+        used_cost: ``[N]`` fraction of the all-level distillation cost spent.
+    """
+
+    states: Tensor
+    actions: Tensor
+    log_probs: Tensor
+    values: Tensor
+    rewards: Tensor
+    improvement: Tensor
+    used_cost: Tensor

@@ -1,0 +1,67 @@
+"""PPOLearner: the RL-PyramidKD policy learns from its scored decisions with PPO."""
+from __future__ import annotations
+
+from typing import Dict
+
+from rlpkd.registry import LEARNERS
+from rlpkd.rl.ppo import PPOTrainer
+
+from .base import Learner
+from .experience import PolicyExperience
+
+
+@LEARNERS.register_module()
+class PPOLearner(Learner):
+    """PPO (:class:`rlpkd.rl.ppo.PPOTrainer`) on single-step episodes.
+
+    Every sample is an episode whose L decisions the policy takes internally and whose
+    reward comes at the end (``done = 1``), so GAE reduces to ``A = r − V``. An update
+    runs PPO on all pending records as one rollout ``[1, N]``.
+
+    Args:
+        selector: an :class:`~rlpkd.models.selectors.RLSelector` (filled in by the loop).
+        **ppo: :class:`PPOTrainer` arguments (``lr``, ``clip_epsilon``, ``value_coef``,
+            ``entropy_coef``, ``max_grad_norm``, ``ppo_epochs``, ``num_minibatches``,
+            ``target_kl``, ``seed``, ...).
+
+    Logged (``train/rl/...``): ``reward``, ``improvement``, ``cost`` (cost fraction
+    spent), ``select_<level>`` (rate at which the sampled masks keep each level), and
+    PPO's ``policy_loss``, ``value_loss``, ``entropy``, ``clip_fraction``,
+    ``approx_kl``, ``explained_variance``, ``num_updates``.
+    """
+
+    experience_type = PolicyExperience
+    log_prefix = 'rl'
+
+    def __init__(self, selector, **ppo) -> None:
+        super().__init__(selector)
+        self.ppo = PPOTrainer(selector.learnable(), **ppo)
+
+    def check_update_size(self, num_samples: int, where: str) -> None:
+        if num_samples < self.ppo.num_minibatches:
+            raise ValueError(
+                f'{where} collects {num_samples} transitions per PPO update '
+                '(update_interval x collect_samples or batch size), fewer than the PPO '
+                f'learner\'s num_minibatches={self.ppo.num_minibatches}')
+
+    def learn(self, experience: PolicyExperience) -> Dict[str, float]:
+        rollout = dict(states=experience.states[None], actions=experience.actions[None],
+                       rewards=experience.rewards[None], values=experience.values[None],
+                       log_probs=experience.log_probs[None],
+                       dones=experience.rewards.new_ones(1, len(experience)))
+        with self.selector.trainable():
+            stats = self.ppo.train_step(rollout)
+        stats.update(reward=experience.rewards.mean(),
+                     improvement=experience.improvement.mean(),
+                     cost=experience.used_cost.mean())
+        rates = experience.actions.float().mean(dim=0)
+        stats.update({f'select_{name}': rate
+                      for name, rate in zip(self.selector.level_names, rates)})
+        return stats
+
+    def state_dict(self) -> dict:
+        return dict(super().state_dict(), ppo=self.ppo.state_dict())
+
+    def load_state_dict(self, state: dict) -> None:
+        super().load_state_dict(state)
+        self.ppo.load_state_dict(state['ppo'])

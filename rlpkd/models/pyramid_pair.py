@@ -1,0 +1,194 @@
+"""PyramidPair: a student pyramid matched level by level to a teacher pyramid.
+
+It holds what defines a (sample, level) distillation pair — the two taps, the
+connectors, the level loss — and the one build-time probe of both networks. The
+distiller builds it and registers its connectors and loss as submodules; selectors,
+the RL environment and the cost model get this narrow object, never the distiller
+(so there is no distiller → selector → distiller cycle).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from rlpkd.registry import MODELS
+from rlpkd.utils import eval_mode
+
+from .taps import PyramidTap, catch
+
+
+@dataclass(frozen=True)
+class PyramidProbe:
+    """Shapes the build-time probe saw (one zero image, eval mode, no gradient).
+
+    Attributes:
+        image_size: ``(H, W)`` of the probe image.
+        student: ``(C, H, W)`` of each student level.
+        teacher: ``(C, H, W)`` of each teacher level.
+        student_modules: ``(C, H, W)`` of the (last, for a tuple) 4-d output of every
+            student submodule that ran, by name.
+    """
+
+    image_size: Tuple[int, int]
+    student: Tuple[torch.Size, ...]
+    teacher: Tuple[torch.Size, ...]
+    student_modules: Dict[str, torch.Size]
+
+    def module_channels(self, name: str, key: str) -> int:
+        """Channels of student module ``name``'s output; ``key`` names the config key."""
+        if name not in self.student_modules:
+            raise KeyError(f'`{key}`: the student has no module {name!r} with a '
+                           f'[B, C, H, W] output (e.g. backbone, neck)')
+        return int(self.student_modules[name][0])
+
+
+class PyramidPair:
+    """Student and teacher pyramids, matched level by level.
+
+    Args:
+        student: the student network (not owned: this is no ``nn.Module``).
+        teacher: the frozen teacher network.
+        names: the L level names, e.g. ``('P2', 'P3', 'P4', 'P5')``.
+        student_tap: :class:`PyramidTap` arguments for the student
+            (``model.pyramid.student``).
+        teacher_tap: the same for the teacher (``model.pyramid.teacher``).
+        level_loss: per-sample feature loss config (``model.level_loss``).
+        connector: adapter config for levels whose channels differ
+            (``model.connector``); ``None`` makes a channel mismatch an error.
+        probe_size: ``(H, W)`` of the zero image of the build-time probe.
+
+    Attributes:
+        connectors: ``nn.ModuleDict`` level name → adapter (levels whose channels differ).
+        level_loss: the per-sample level loss module.
+        probe: the :class:`PyramidProbe`.
+    """
+
+    def __init__(self, student: nn.Module, teacher: nn.Module, names: Sequence[str],
+                 student_tap: dict, teacher_tap: dict, level_loss: dict,
+                 connector: Optional[dict] = None,
+                 probe_size: Sequence[int] = (64, 64)) -> None:
+        self.student, self.teacher = student, teacher
+        self.level_names = tuple(names)
+        self.student_tap = PyramidTap(student, key='model.pyramid.student', **student_tap)
+        self.teacher_tap = PyramidTap(teacher, key='model.pyramid.teacher', **teacher_tap)
+        for tap in (self.student_tap, self.teacher_tap):
+            if tap.num_levels != len(self.level_names):
+                raise ValueError(f'`{tap.key}` gives {tap.num_levels} levels but '
+                                 f'`model.pyramid.names` lists {len(self.level_names)}: '
+                                 f'{self.level_names}')
+        self.probe = self._probe(tuple(probe_size))
+        self.connectors = self._build_connectors(connector)
+        self.level_loss = MODELS.build(level_loss)
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.level_names)
+
+    # ------------------------------------------------------------------ build
+    @torch.no_grad()
+    def _probe(self, size: Tuple[int, int]) -> PyramidProbe:
+        """Run both networks once on a zero image; record every shape the build needs."""
+        device = next(self.student.parameters()).device
+        image = torch.zeros(1, 3, *size, device=device)
+        named = {name: (m, 'output') for name, m in self.student.named_modules() if name}
+        with eval_mode(self.student, self.teacher):
+            with self.student_tap.record() as student, catch(named) as outputs:
+                self.student.extract_feat(image)
+            with self.teacher_tap.record() as teacher:
+                self.teacher.extract_feat(image.to(next(self.teacher.parameters()).device))
+        modules = {}
+        for name, out in outputs.items():
+            last = out[-1] if isinstance(out, (tuple, list)) and out else out
+            if isinstance(last, Tensor) and last.dim() == 4:
+                modules[name] = last.shape[1:]
+        return PyramidProbe(size, tuple(f.shape[1:] for f in student),
+                            tuple(f.shape[1:] for f in teacher), modules)
+
+    def _build_connectors(self, connector: Optional[dict]) -> nn.ModuleDict:
+        connectors = nn.ModuleDict()
+        for name, s, t in zip(self.level_names, self.probe.student, self.probe.teacher):
+            c_s, c_t = int(s[0]), int(t[0])
+            if c_s == c_t:
+                continue
+            if connector is None:
+                raise ValueError(f'level {name}: student has {c_s} channels, teacher {c_t}; '
+                                 "set `model.connector` (e.g. dict(type='ConvNormConnector'))")
+            connectors[name] = MODELS.build(dict(connector, in_channels=c_s, out_channels=c_t))
+        return connectors
+
+    # ------------------------------------------------------------------ access
+    def student_module(self, name: str, key: str) -> nn.Module:
+        """The student submodule ``name``; ``key`` is the config key named on error."""
+        try:
+            return self.student.get_submodule(name)
+        except AttributeError:
+            children = ', '.join(n for n, _ in self.student.named_children())
+            raise KeyError(f'`{key}`: the student has no submodule {name!r} (its top-level '
+                           f'children: {children})') from None
+
+    def extract(self, inputs: Tensor) -> Tuple[List[Tensor], List[Tensor]]:
+        """Both pyramids of a preprocessed batch ``[B, 3, H, W]``: ``(student, teacher)``,
+        each L tensors ``[B, C_l, H_l, W_l]``. The caller chooses grad mode and catches
+        anything else it wants around this call (e.g. with :func:`catch`)."""
+        with self.student_tap.record() as student:
+            self.student.extract_feat(inputs)
+        with torch.no_grad(), self.teacher_tap.record() as teacher:
+            self.teacher.extract_feat(inputs)
+        return student, teacher
+
+    # ------------------------------------------------------------------ losses
+    def level_pair_loss(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
+        """Connector, resize to the teacher's size, loss: ``[k, C, H, W]`` x 2 -> ``[k]``."""
+        if name in self.connectors:
+            s_feat = self.connectors[name](s_feat)
+        if s_feat.shape[-2:] != t_feat.shape[-2:]:
+            s_feat = F.interpolate(s_feat, size=t_feat.shape[-2:], mode='bilinear',
+                                   align_corners=False)
+        return self.level_loss(s_feat, t_feat)
+
+    def pair_loss_columns(self, student_feats: Sequence[Tensor],
+                          teacher_feats: Sequence[Tensor], mask: Tensor) -> List[Tensor]:
+        """L tensors ``[B]`` (each its own graph): level losses of the pairs with a
+        non-zero ``mask`` ``[B, L]``; zeros (no gradient) elsewhere."""
+        batch, columns = mask.shape[0], []
+        for level, (name, s_feat, t_feat) in enumerate(
+                zip(self.level_names, student_feats, teacher_feats)):
+            keep = mask[:, level] != 0
+            column = s_feat.new_zeros(batch, dtype=torch.float32)
+            if keep.all():
+                column = self.level_pair_loss(name, s_feat, t_feat)
+            elif keep.any():
+                index = keep.nonzero().squeeze(1)
+                values = self.level_pair_loss(name, s_feat[index], t_feat[index])
+                column = column.index_put((index,), values)
+            columns.append(column)
+        return columns
+
+    def pair_losses(self, student_feats: Sequence[Tensor], teacher_feats: Sequence[Tensor],
+                    mask: Tensor) -> Tensor:
+        """``[B, L]`` level losses, computed only for pairs with a non-zero mask."""
+        return torch.stack(self.pair_loss_columns(student_feats, teacher_feats, mask), dim=1)
+
+    @torch.no_grad()
+    def pooled_gap(self, student_feats: Sequence[Tensor],
+                   teacher_feats: Sequence[Tensor]) -> Tensor:
+        """``[B]`` float32 cheap pyramid gap: mean over levels of
+        ``mean_c (connector(pool S_l) − pool T_l)^2`` (global average pools).
+
+        A 1x1 connector with eval-mode BN commutes with average pooling, so this is the
+        gap of the pooled connector output at no full-resolution compute.
+        """
+        gaps = []
+        with eval_mode(self.connectors):
+            for name, s_feat, t_feat in zip(self.level_names, student_feats, teacher_feats):
+                s = s_feat.float().mean(dim=(2, 3), keepdim=True)
+                if name in self.connectors:  # in the connector's dtype (AMP: half features)
+                    weight = next(self.connectors[name].parameters(), None)
+                    s = self.connectors[name](s if weight is None else s.to(weight.dtype))
+                gaps.append((s.float().flatten(1) - t_feat.float().mean(dim=(2, 3)))
+                            .pow(2).mean(dim=1))
+        return torch.stack(gaps, dim=1).mean(dim=1)
