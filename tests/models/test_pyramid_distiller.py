@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from rlpkd.models.selectors import LevelSelector, Selection, SelectionContext
 from rlpkd.testing import build_distiller, det_batch
 
 
@@ -109,3 +110,22 @@ def test_nan_loss_names_the_config_key(distiller):
     teacher[1] = teacher[1] * float('nan')
     with pytest.raises(FloatingPointError, match=r'model.level_loss.*P3'):
         distiller.distill_losses(student, teacher)
+
+
+class _SoftSelector(LevelSelector):
+    """A continuous relaxation's output: weight 0.01 on P2, 1 elsewhere."""
+
+    def forward(self, context: SelectionContext) -> Selection:
+        mask = torch.ones(context.batch_size, self.num_levels)
+        mask[:, 0] = 0.01
+        return Selection(mask=mask)
+
+
+def test_soft_mask_reports_rate_and_mean_weight(distiller):
+    selector = _SoftSelector()
+    selector.bind(distiller.pair)
+    distiller.selector = selector
+    losses = distiller(**det_batch(distiller), mode='loss')
+    assert float(losses['select_P2']) == 1.0   # kept (non-zero) for every sample ...
+    assert float(losses['select_weight_P2']) == pytest.approx(0.01)  # ... at weight 0.01
+    assert float(losses['select_weight_P3']) == 1.0
