@@ -84,6 +84,25 @@ class PyramidPair:
         self.connectors = self._build_connectors(connector)
         self.level_loss = MODELS.build(level_loss)
 
+    @classmethod
+    def from_models(cls, teacher: nn.Module, student: nn.Module,
+                    pyramid: Optional[dict] = None,
+                    level_loss: dict = dict(type='FeatureMSELoss'),
+                    connector: Optional[dict] = dict(type='ConvNormConnector'),
+                    probe_size: Sequence[int] = (64, 64)) -> 'PyramidPair':
+        """A pair of two built mm models (the prototype's ``(teacher, student)`` form).
+
+        ``pyramid`` is ``dict(names, student=tap, teacher=tap)`` as in the distiller's
+        ``model.pyramid``; by default the first four outputs of each model's ``neck``
+        (``P2``–``P5``), or of its ``backbone`` where it has no neck (``res2``–``res5``).
+        Connectors are built (untrained) where channels differ, on the student's device.
+        """
+        pyramid = pyramid or default_pyramid(student)
+        pair = cls(student, teacher, pyramid['names'], pyramid['student'], pyramid['teacher'],
+                   level_loss, connector, probe_size)
+        pair.connectors.to(next(student.parameters()).device)
+        return pair
+
     @property
     def num_levels(self) -> int:
         return len(self.level_names)
@@ -192,3 +211,17 @@ class PyramidPair:
                 gaps.append((s.float().flatten(1) - t_feat.float().mean(dim=(2, 3)))
                             .pow(2).mean(dim=1))
         return torch.stack(gaps, dim=1).mean(dim=1)
+
+
+def default_pyramid(model: nn.Module) -> dict:
+    """Four levels of ``model``'s ``neck`` (P2–P5), else of its ``backbone`` (res2–res5)."""
+    children = dict(model.named_children())
+    if 'neck' in children:
+        names, module = ('P2', 'P3', 'P4', 'P5'), 'neck'
+    elif 'backbone' in children:
+        names, module = ('res2', 'res3', 'res4', 'res5'), 'backbone'
+    else:
+        raise KeyError(f'{type(model).__name__} has neither a `neck` nor a `backbone`; '
+                       'pass `pyramid=dict(names=..., student=..., teacher=...)`')
+    tap = dict(module=module, indices=(0, 1, 2, 3))
+    return dict(names=names, student=tap, teacher=dict(tap))

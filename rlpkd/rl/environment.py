@@ -22,6 +22,7 @@ import torch
 from torch import Tensor, nn
 
 from rlpkd.models.taps import catch
+from rlpkd.utils import eval_mode
 
 from .cost_model import LevelCostModel
 from .reward import LookaheadReward, tree_detach, tree_slice
@@ -52,16 +53,31 @@ class Observation:
                            self.budget[:k].detach())
 
 
-def as_pair(source) -> 'PyramidPair':
-    """A :class:`rlpkd.models.PyramidPair`, or the pair of a ``PyramidDistiller``."""
+def as_pair(source, student: Optional[nn.Module] = None,
+            pair_kwargs: Optional[dict] = None) -> 'PyramidPair':
+    """The :class:`rlpkd.models.PyramidPair` an environment runs on: ``source`` itself,
+    the pair of a ``PyramidDistiller``, or, with ``student``, a pair of the built models
+    ``(teacher=source, student)`` (:meth:`PyramidPair.from_models` with ``pair_kwargs``)."""
     from rlpkd.models.pyramid_pair import PyramidPair
+    if student is not None:
+        return PyramidPair.from_models(source, student, **(pair_kwargs or {}))
+    if pair_kwargs:
+        raise TypeError(f'{sorted(pair_kwargs)} only apply to the (teacher, student) form')
     if isinstance(source, PyramidPair):
         return source
     pair = getattr(source, 'pair', None)
     if isinstance(pair, PyramidPair):
         return pair
-    raise TypeError('expected a PyramidPair or a PyramidDistiller, got '
-                    f'{type(source).__name__}')
+    raise TypeError('expected a PyramidPair, a PyramidDistiller or (teacher, student) '
+                    f'models, got {type(source).__name__}')
+
+
+def as_action(action) -> Tensor:
+    """A level mask as a tensor; a ``select_action`` result tuple gets a clear error."""
+    if isinstance(action, tuple):
+        raise TypeError('step() takes the level mask; PolicyNetwork.select_action returns '
+                        '(action, log_prob, value): pass its first element')
+    return torch.as_tensor(action)
 
 
 class ParallelDistillationEnv(nn.Module):
@@ -70,22 +86,37 @@ class ParallelDistillationEnv(nn.Module):
     A module only for its state builder's fixed projections (buffers: they move with
     the model and are saved in checkpoints); it holds no trainable parameter.
 
+    Both forms of the prototype work: ``ParallelDistillationEnv(teacher, student,
+    num_envs=8, lambda_tradeoff=0.5)`` on two built mm models (pyramid: their necks'
+    first four outputs, or backbone stages where there is no neck; see
+    :meth:`rlpkd.models.PyramidPair.from_models`), and ``ParallelDistillationEnv(distiller,
+    lambda_tradeoff=0.5)`` on a built ``PyramidDistiller`` (or its ``PyramidPair``).
+
     Args:
-        pyramid: a :class:`rlpkd.models.PyramidPair` or a built ``PyramidDistiller``.
+        teacher: the teacher model, or a ``PyramidDistiller`` / ``PyramidPair``.
+        student: the student model (the ``(teacher, student)`` form only).
+        num_envs: the batch size :meth:`reset` must get (``None``: any).
         lambda_tradeoff: λ, weight of the saved cost in the reward.
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_module: student module whose last output is the state's global feature
             (``model.selector.global_module``).
+        pair_kwargs: ``pyramid``, ``level_loss``, ``connector``, ``probe_size`` of
+            :meth:`~rlpkd.models.PyramidPair.from_models` (``(teacher, student)`` form).
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,
             ``lookahead_max_drop``, ``lookahead_chunk`` of :class:`LookaheadReward`.
     """
 
-    def __init__(self, pyramid, lambda_tradeoff: float = 0.5, budget: float = 1.0,
-                 global_module: str = 'backbone', **reward_kwargs) -> None:
+    def __init__(self, teacher, student: Optional[nn.Module] = None,
+                 num_envs: Optional[int] = None, lambda_tradeoff: float = 0.5,
+                 budget: float = 1.0, global_module: str = 'backbone',
+                 pair_kwargs: Optional[dict] = None, **reward_kwargs) -> None:
         super().__init__()
-        pair = as_pair(pyramid)
+        if num_envs is not None and num_envs < 1:
+            raise ValueError(f'num_envs must be >= 1 (or None: any batch), got {num_envs}')
+        pair = as_pair(teacher, student, pair_kwargs)
         key = 'model.selector.global_module'
         self.pair = pair
+        self.num_envs = num_envs
         self.budget = budget
         self.cost_model = LevelCostModel.from_pair(pair)
         self.reward = LookaheadReward(pair, self.cost_model, lambda_tradeoff, **reward_kwargs)
@@ -147,26 +178,41 @@ class ParallelDistillationEnv(nn.Module):
     # ------------------------------------------------------------ prototype API
     @torch.no_grad()
     def reset(self, inputs: Tensor, budget: Optional[Tensor] = None) -> Tensor:
-        """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``."""
-        with self.observe() as observed:
-            student, teacher = self.pair.extract(inputs)
-        states, observation = self.states(observed, student, teacher, budget)
-        ones = inputs.new_ones(inputs.shape[0], self.pair.num_levels)
-        gap = self.pair.pair_losses(student, teacher, ones).sum(dim=1)
+        """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``.
+
+        Both networks and the connectors run in eval mode (no running statistic changes,
+        and a batch gives each sample the state it gets alone).
+        """
+        if self.num_envs is not None and inputs.shape[0] != self.num_envs:
+            raise ValueError(f'num_envs={self.num_envs}, but reset() got a batch of '
+                             f'{inputs.shape[0]} images')
+        with eval_mode(self.pair.student, self.pair.teacher, self.pair.connectors):
+            with self.observe() as observed:
+                student, teacher = self.pair.extract(inputs)
+            states, observation = self.states(observed, student, teacher, budget)
+            ones = inputs.new_ones(inputs.shape[0], self.pair.num_levels)
+            gap = self.pair.pair_losses(student, teacher, ones).sum(dim=1)
         self._episode = dict(observation=observation, gap=gap, states=states)
         return states
 
     def step(self, action: Tensor) -> Tuple[Tensor, Tensor, Tensor, dict]:
         """Score the selections ``action`` ``[B, L]`` in {0, 1}.
 
-        Returns ``(next_state [B, S], reward [B], done [B], info)``; every episode ends
-        here (``done`` all ones). ``info``: ``selected_layers`` (names per sample),
-        ``distill_loss`` ``[B]`` (all-level loss before the step), ``used_cost`` /
-        ``saved_cost`` / ``improvement`` ``[B]``.
+        Returns ``(next_state [B, S], reward [B], done [B], info)``. An episode is one
+        complete selection of the L levels, so every step ends it (``done`` all ones);
+        a further ``step`` starts a new episode on the same samples (the state is the
+        same: the environment never changes the student), until :meth:`reset` observes
+        new ones. ``info``: ``selected_layers`` (names per sample), ``distill_loss``
+        ``[B]`` (all-level loss before the step), ``used_cost`` / ``saved_cost`` /
+        ``improvement`` ``[B]``.
         """
         if self._episode is None:
             raise RuntimeError('call reset() before step()')
-        episode, self._episode = self._episode, None
+        episode = self._episode
+        action = as_action(action)
+        if action.shape != (len(episode['gap']), self.pair.num_levels):
+            raise ValueError(f'action must be [{len(episode["gap"])}, '
+                             f'{self.pair.num_levels}] in {{0, 1}}, got {tuple(action.shape)}')
         reward, info = self.score(episode['observation'], action)
         info.update(selected_layers=self.selected_layers(action), distill_loss=episode['gap'])
         return episode['states'], reward, torch.ones_like(reward), info
@@ -184,8 +230,10 @@ class DistillationEnvironment:
     Arguments as :class:`ParallelDistillationEnv`, whose methods it runs.
     """
 
-    def __init__(self, pyramid, lambda_tradeoff: float = 0.5, **kwargs) -> None:
-        self.env = ParallelDistillationEnv(pyramid, lambda_tradeoff, **kwargs)
+    def __init__(self, teacher, student: Optional[nn.Module] = None,
+                 lambda_tradeoff: float = 0.5, **kwargs) -> None:
+        self.env = ParallelDistillationEnv(teacher, student, num_envs=1,
+                                           lambda_tradeoff=lambda_tradeoff, **kwargs)
 
     @property
     def state_dim(self) -> int:
@@ -195,6 +243,6 @@ class DistillationEnvironment:
         return self.env.reset(sample.unsqueeze(0) if sample.dim() == 3 else sample)[0]
 
     def step(self, action: Tensor) -> Tuple[Tensor, float, bool, dict]:
-        state, reward, done, info = self.env.step(action.reshape(1, -1))
+        state, reward, done, info = self.env.step(as_action(action).reshape(1, -1))
         info = {k: (v[0] if isinstance(v, list) else float(v[0])) for k, v in info.items()}
         return state[0], float(reward[0]), bool(done[0]), info

@@ -13,6 +13,7 @@ costs ``level_costs[l]`` (normalised to sum 1).
 """
 from __future__ import annotations
 
+import functools
 import math
 from typing import Optional, Sequence, Tuple, Union
 
@@ -24,6 +25,20 @@ from .state import StateLayout
 
 # Slack when comparing a level's cost with the budget left (float round-off of sums).
 _BUDGET_TOL = 1e-6
+
+
+def _accepts_one_state(method):
+    """Let ``method(state [B, S], actions [B, L] ...)`` also take one state ``[S]`` (and
+    actions ``[L]``): the outputs then lose their batch dimension (the prototype's
+    episode loop feeds ``env.reset(image)``'s ``[S]`` straight in)."""
+    @functools.wraps(method)
+    def wrapper(self, state: Tensor, *args, **kwargs):
+        if state.dim() != 1:
+            return method(self, state, *args, **kwargs)
+        args = [a.unsqueeze(0) if isinstance(a, Tensor) else a for a in args]
+        kwargs = {k: v.unsqueeze(0) if isinstance(v, Tensor) else v for k, v in kwargs.items()}
+        return tuple(out[0] for out in method(self, state.unsqueeze(0), *args, **kwargs))
+    return wrapper
 
 
 def _layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
@@ -129,12 +144,13 @@ class PolicyNetwork(nn.Module):
         return self.num_layers
 
     # ------------------------------------------------------------------ public API
+    @_accepts_one_state
     def forward(self, state: Tensor,
                 actions: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """Per-level selection probabilities and the state value.
 
         Args:
-            state: ``[B, S]``.
+            state: ``[B, S]`` (or one state ``[S]``: outputs without the batch dimension).
             actions: optional ``[B, L]`` in {0, 1}; the sequential policy is conditioned
                 on them (teacher forcing), else on its own greedy decisions (p >= 0.5).
                 Ignored by the independent policy.
@@ -146,6 +162,7 @@ class PolicyNetwork(nn.Module):
         _, probs, _, _, value = self._rollout(state, mode, actions)
         return probs, value
 
+    @_accepts_one_state
     def select_action(self, state: Tensor,
                       deterministic: bool = False) -> Tuple[Tensor, Tensor, Tensor]:
         """Sample (or take greedily) one episode of decisions per sample.
@@ -153,7 +170,8 @@ class PolicyNetwork(nn.Module):
         Does not disable autograd; callers wrap it in ``torch.no_grad()`` when collecting.
 
         Args:
-            state: ``[B, S]``.
+            state: ``[B, S]`` (or one state ``[S]``: outputs ``action [L]``, scalar
+                ``log_prob`` and ``value``).
             deterministic: take ``p >= 0.5`` at every level instead of sampling.
 
         Returns:
@@ -164,6 +182,7 @@ class PolicyNetwork(nn.Module):
         action, _, logp, _, value = self._rollout(state, mode)
         return action, logp.sum(dim=1), value
 
+    @_accepts_one_state
     def evaluate_actions(self, states: Tensor,
                          actions: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """Teacher-forced log-prob, entropy and value of given episodes (PPO update).

@@ -142,3 +142,33 @@ def test_environment_leaves_the_student_untouched(env, images):
     for module, saved in zip(modules, before):
         after = module.state_dict()
         assert all(torch.equal(saved[k], after[k]) for k in saved)
+
+
+def test_steps_after_done_are_new_episodes_on_the_same_samples(env, images):
+    states = env.reset(images)
+    action = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1], [1, 1, 0, 0.]])
+    first, reward, done, _ = env.step(action)
+    again, reward2, done2, _ = env.step(action)
+    assert done.all() and done2.all()
+    assert torch.equal(first, states) and torch.equal(again, states)
+    torch.testing.assert_close(reward, reward2)
+
+
+def test_step_names_a_select_action_tuple(env, images):
+    env.reset(images)
+    with pytest.raises(TypeError, match='pass its first element'):
+        env.step((torch.ones(3, 4), torch.zeros(3), torch.zeros(3)))
+    with pytest.raises(ValueError, match=r'action must be \[3, 4\]'):
+        env.step(torch.ones(3, 5))
+
+
+def test_reset_leaves_a_training_student_untouched(images):
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.train()  # BN layers in training mode: a forward would move running stats
+    env = ParallelDistillationEnv(distiller)
+    before = {k: v.clone() for k, v in distiller.state_dict().items()}
+    env.reset(images)
+    assert distiller.student.training  # modes restored
+    after = distiller.state_dict()
+    assert [k for k in before if not torch.equal(before[k], after[k])] == []

@@ -229,6 +229,11 @@ class GradNormBalancer(BaseModule):
         first = present & ~self.initialized
         self.initial_losses[first] = losses[first].to(self.initial_losses.dtype)
         self.initialized |= present
+        self.last_loss = torch.zeros(())  # L_grad before this step (0 without a level)
+        if present.any():
+            self.last_loss = gradnorm_loss(self.weights.float()[present], grad_norms[present],
+                                           losses[present], self.initial_losses.float()[present],
+                                           self.alpha)
         new = gradnorm_step(self.weights.float(), grad_norms, losses,
                             self.initial_losses.float(), self.alpha, self.lr,
                             active=present, min_weight=self.min_weight)
@@ -263,15 +268,22 @@ def resolve_shared_param(model: nn.Module, name: Optional[str]) -> Tuple[str, nn
         raise KeyError(f"{KEY} {what}; name a module or parameter relative to the "
                        "distiller that every level loss depends on, e.g. "
                        "'student.backbone.layer1'") from None
+    sub, weight = module_weight(module, name)
+    return f'{name}.{sub}', weight
+
+
+def module_weight(module: nn.Module, name: str = 'module') -> Tuple[str, nn.Parameter]:
+    """``(name relative to module, W)``: the module's own ``weight``, else the weight of its
+    last conv / linear layer outside ``downsample`` (see :class:`GradNormBalancer`)."""
     if isinstance(getattr(module, 'weight', None), nn.Parameter):
-        return f'{name}.weight', module.weight
+        return 'weight', module.weight
     layers = [(sub, m) for sub, m in module.named_modules()
               if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear))
               and 'downsample' not in sub.split('.')]
     if not layers:
         raise KeyError(f'{KEY}: module {name!r} has no weight and no conv / linear layer')
     sub, layer = layers[-1]
-    return f'{name}.{sub}.weight', layer.weight
+    return f'{sub}.weight', layer.weight
 
 
 def check_trainable(name: str, param: Tensor) -> None:
