@@ -8,10 +8,12 @@ the RL environment and the cost model get this narrow object, never the distille
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
+from mmengine.logging import print_log
 from torch import Tensor, nn
 from torch.nn import functional as F
 
@@ -19,6 +21,7 @@ from rlpkd.registry import MODELS
 from rlpkd.utils import eval_mode
 
 from .taps import PyramidTap, catch
+from .teacher_input import Normalisation, TeacherInput
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,14 @@ class PyramidPair:
         connector: adapter config for levels whose channels differ
             (``model.connector``); ``None`` makes a channel mismatch an error.
         probe_size: ``(H, W)`` of the zero image of the build-time probe.
+        allow_resize: let a student level whose size differs from its teacher level be
+            resized (bilinear) to it (``model.pyramid.allow_resize``); by default a
+            level pair of different strides is an error (it pairs levels that do not
+            correspond, e.g. student P2 with teacher P3).
+
+    The teacher sees the student's batch through its own normalisation
+    (:class:`~rlpkd.models.teacher_input.TeacherInput`) when the two data
+    preprocessors differ; the probe's image has the models' input channels.
 
     Attributes:
         connectors: ``nn.ModuleDict`` level name → adapter (levels whose channels differ).
@@ -70,8 +81,10 @@ class PyramidPair:
     def __init__(self, student: nn.Module, teacher: nn.Module, names: Sequence[str],
                  student_tap: dict, teacher_tap: dict, level_loss: dict,
                  connector: Optional[dict] = None,
-                 probe_size: Sequence[int] = (64, 64)) -> None:
+                 probe_size: Sequence[int] = (64, 64), allow_resize: bool = False) -> None:
         self.student, self.teacher = student, teacher
+        self.allow_resize = bool(allow_resize)
+        self.teacher_input = self._teacher_input()
         self.level_names = tuple(names)
         self.student_tap = PyramidTap(student, key='model.pyramid.student', **student_tap)
         self.teacher_tap = PyramidTap(teacher, key='model.pyramid.teacher', **teacher_tap)
@@ -81,6 +94,7 @@ class PyramidPair:
                                  f'`model.pyramid.names` lists {len(self.level_names)}: '
                                  f'{self.level_names}')
         self.probe = self._probe(tuple(probe_size))
+        self._check_strides()
         self.connectors = self._build_connectors(connector)
         self.level_loss = MODELS.build(level_loss)
 
@@ -99,7 +113,7 @@ class PyramidPair:
         """
         pyramid = pyramid or default_pyramid(student)
         pair = cls(student, teacher, pyramid['names'], pyramid['student'], pyramid['teacher'],
-                   level_loss, connector, probe_size)
+                   level_loss, connector, probe_size, pyramid.get('allow_resize', False))
         pair.connectors.to(next(student.parameters()).device)
         return pair
 
@@ -108,17 +122,40 @@ class PyramidPair:
         return len(self.level_names)
 
     # ------------------------------------------------------------------ build
+    def _teacher_input(self) -> TeacherInput:
+        student = Normalisation.of(getattr(self.student, 'data_preprocessor', None))
+        teacher = Normalisation.of(getattr(self.teacher, 'data_preprocessor', None))
+        adapter = TeacherInput(student, teacher)
+        if not adapter.identity:
+            if None not in (student.channels, teacher.channels) and \
+                    student.channels != teacher.channels:
+                raise ValueError(f'`model.teacher`: its data preprocessor normalises '
+                                 f'{teacher.channels} channels, the student\'s '
+                                 f'{student.channels}')
+            print_log('model.teacher normalises its inputs differently from the student '
+                      f'(teacher: {teacher.describe()}; student: {student.describe()}): '
+                      "the teacher gets the student's batch renormalised to its own",
+                      logger='current', level=logging.WARNING)
+        return adapter
+
+    def input_channels(self) -> int:
+        """Image channels of the student: its preprocessor's, else its first conv's."""
+        channels = Normalisation.of(getattr(self.student, 'data_preprocessor', None)).channels
+        if channels is not None:
+            return channels
+        conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
+        return 3 if conv is None else conv.in_channels
+
     @torch.no_grad()
     def _probe(self, size: Tuple[int, int]) -> PyramidProbe:
         """Run both networks once on a zero image; record every shape the build needs."""
         device = next(self.student.parameters()).device
-        image = torch.zeros(1, 3, *size, device=device)
+        image = torch.zeros(1, self.input_channels(), *size, device=device)
         named = {name: (m, 'output') for name, m in self.student.named_modules() if name}
         with eval_mode(self.student, self.teacher):
             with self.student_tap.record() as student, catch(named) as outputs:
                 self.student.extract_feat(image)
-            with self.teacher_tap.record() as teacher:
-                self.teacher.extract_feat(image.to(next(self.teacher.parameters()).device))
+            teacher = self.teacher_features(image)
         modules = {}
         for name, out in outputs.items():
             last = out[-1] if isinstance(out, (tuple, list)) and out else out
@@ -126,6 +163,17 @@ class PyramidPair:
                 modules[name] = last.shape[1:]
         return PyramidProbe(size, tuple(f.shape[1:] for f in student),
                             tuple(f.shape[1:] for f in teacher), modules)
+
+    def _check_strides(self) -> None:
+        """Paired levels must have the same size (stride) unless resizing is allowed."""
+        for name, s, t in zip(self.level_names, self.probe.student, self.probe.teacher):
+            if tuple(s[1:]) != tuple(t[1:]) and not self.allow_resize:
+                raise ValueError(
+                    f'`model.pyramid`: level {name} is {tuple(s[1:])} in the student and '
+                    f'{tuple(t[1:])} in the teacher on a {self.probe.image_size} image: the '
+                    'paired levels have different strides (check `model.pyramid.student` / '
+                    '`.teacher` indices); set `model.pyramid.allow_resize=True` to resize '
+                    'the student level to the teacher\'s on purpose')
 
     def _build_connectors(self, connector: Optional[dict]) -> nn.ModuleDict:
         connectors = nn.ModuleDict()
@@ -155,9 +203,15 @@ class PyramidPair:
         anything else it wants around this call (e.g. with :func:`catch`)."""
         with self.student_tap.record() as student:
             self.student.extract_feat(inputs)
-        with torch.no_grad(), self.teacher_tap.record() as teacher:
-            self.teacher.extract_feat(inputs)
-        return student, teacher
+        return student, self.teacher_features(inputs)
+
+    @torch.no_grad()
+    def teacher_features(self, inputs: Tensor) -> List[Tensor]:
+        """The teacher pyramid (no gradient) of the student's preprocessed batch,
+        renormalised to the teacher's own normalisation where the two differ."""
+        with self.teacher_tap.record() as teacher:
+            self.teacher.extract_feat(self.teacher_input(inputs))
+        return teacher
 
     # ------------------------------------------------------------------ losses
     def level_pair_loss(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
@@ -165,6 +219,10 @@ class PyramidPair:
         if name in self.connectors:
             s_feat = self.connectors[name](s_feat)
         if s_feat.shape[-2:] != t_feat.shape[-2:]:
+            if not self.allow_resize:
+                raise ValueError(f'`model.pyramid`: level {name} is {tuple(s_feat.shape[-2:])}'
+                                 f' in the student, {tuple(t_feat.shape[-2:])} in the teacher;'
+                                 ' set `model.pyramid.allow_resize=True` to resize it')
             s_feat = F.interpolate(s_feat, size=t_feat.shape[-2:], mode='bilinear',
                                    align_corners=False)
         return self.level_loss(s_feat, t_feat)

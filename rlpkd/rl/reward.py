@@ -25,13 +25,14 @@ phase loop scores only every ``collect_interval``-th iteration of a phase.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Dict, List, Optional, Tuple
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 from torch.func import functional_call, vjp, vmap
 
-from rlpkd.utils import eval_mode
+from rlpkd.utils import eval_mode, without_activation_checkpointing
 
 from .cost_model import LevelCostModel
 
@@ -129,7 +130,9 @@ class LookaheadReward:
         params = {k: v.detach() for k, v in self.pyramid_module.named_parameters()}
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
-        with eval_mode(self.pair.connectors, self.pyramid_module), torch.enable_grad():
+        with eval_mode(self.pair.connectors, self.pyramid_module), torch.enable_grad(), \
+                without_activation_checkpointing(self.pyramid_module), \
+                self._named_failures():
             if self.lookahead_chunk == 1:
                 drops = torch.stack([
                     self._sample_drops(params, tree_slice(args, i, i + 1),
@@ -141,6 +144,22 @@ class LookaheadReward:
                     chunk_size=self.lookahead_chunk)(args, teacher_feats, mask)
         drops = drops.detach()
         return drops[:, 0], drops[:, 1]
+
+    @contextmanager
+    def _named_failures(self) -> Iterator[None]:
+        """Re-raise a torch.func failure of the stepped module with what to change."""
+        try:
+            yield
+        except RuntimeError as err:
+            if 'functorch' not in str(err) and 'torch.func' not in str(err):
+                raise
+            raise RuntimeError(
+                f'the RL reward steps `model.pyramid.student.module` '
+                f'({type(self.pyramid_module).__name__}) with torch.func, which cannot '
+                f'run one of its operations: {err}. Activation checkpointing (with_cp) is '
+                'disabled inside the lookahead; other custom autograd Functions (e.g. '
+                'compiled mmcv ops) need a functorch-compatible version or another '
+                'model.selector') from err
 
     def _sample_drops(self, params: Dict[str, Tensor], sample_args: tuple,
                       sample_teacher: List[Tensor], mask: Tensor) -> Tensor:

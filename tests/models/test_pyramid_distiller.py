@@ -129,3 +129,11 @@ def test_soft_mask_reports_rate_and_mean_weight(distiller):
     assert float(losses['select_P2']) == 1.0   # kept (non-zero) for every sample ...
     assert float(losses['select_weight_P2']) == pytest.approx(0.01)  # ... at weight 0.01
     assert float(losses['select_weight_P3']) == 1.0
+
+
+def test_non_finite_task_loss_is_named_at_its_iteration(distiller):
+    """A NaN in the student's own loss is reported as that term, not as a level loss."""
+    batch = det_batch(distiller)
+    batch['data_samples'][0].gt_instances.bboxes[0, 2] = float('nan')
+    with pytest.raises(FloatingPointError, match=r"task loss `loss_\w+` is not finite"):
+        distiller(**batch, mode='loss')

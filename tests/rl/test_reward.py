@@ -54,3 +54,23 @@ def test_rewards_stay_bounded(trained):
     assert ((experience.improvement >= -1) & (experience.improvement <= 2)).all()
     assert experience.rewards.abs().max() < 10
     distiller.selector.pending = pending  # the fixture is shared: leave it as it was
+
+
+def test_activation_checkpointing_student_scores_like_a_plain_one():
+    """with_cp blocks cannot run under torch.func: the lookahead runs them plainly."""
+    from mmengine.config import Config
+
+    from rlpkd.models.utils import config_file
+    student = Config.fromfile(config_file(CONFIG)).model.student
+    rewards = []
+    for with_cp in (False, True):
+        torch.manual_seed(0)
+        distiller = build_from_config(
+            CONFIG, student=dict(student, override=dict(backbone=dict(with_cp=with_cp))))
+        distiller.train()
+        distiller.selector.request_experience()
+        distiller(**cls_batch(distiller, num_images=2), mode='loss')
+        rewards.append(distiller.selector.collect_experience().rewards)
+        assert all(m.with_cp == with_cp for m in distiller.student.backbone.modules()
+                   if hasattr(m, 'with_cp'))  # restored after the lookahead
+    torch.testing.assert_close(rewards[0], rewards[1])

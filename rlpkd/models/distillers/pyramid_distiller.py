@@ -15,6 +15,7 @@ from rlpkd.registry import MODELS
 from ..pyramid_pair import PyramidPair
 from ..selectors import LevelSelector, SelectionContext
 from ..utils import build_mm_model
+from .checkpoint_keys import adapt_checkpoint
 
 DEFAULT_PYRAMID = dict(names=('P2', 'P3', 'P4', 'P5'),
                        student=dict(module='neck', indices=(0, 1, 2, 3)),
@@ -43,7 +44,9 @@ class PyramidDistiller(BaseModel):
         teacher: the teacher model, same forms as ``student``.
         teacher_ckpt: local path or URL of the teacher's weights (loaded on CPU).
             ``None`` keeps a randomly initialised teacher (tests only; warns).
-        pyramid: level ``names`` plus one tap per model (see :class:`PyramidTap`).
+        pyramid: level ``names`` plus one tap per model (see :class:`PyramidTap`), and
+            ``allow_resize`` (default ``False``: paired levels of different sizes are an
+            error; ``True`` resizes the student level to the teacher's).
             Default: P2–P5 = outputs 0–3 of both models' ``neck``.
         level_loss: per-sample feature loss config, e.g. ``dict(type='PKDLoss')``.
         selector: level selector config; default ``UniformSelector``.
@@ -80,12 +83,18 @@ class PyramidDistiller(BaseModel):
         self.student = student_model
         self.teacher = build_mm_model(teacher, key='model.teacher')
         self._load_teacher(teacher_ckpt)
+        self.teacher_ckpt = teacher_ckpt
+        self._register_load_state_dict_pre_hook(self._adapt_checkpoint)
         self.teacher.requires_grad_(False)
         self.teacher.eval()
 
+        unknown = set(pyramid) - {'names', 'student', 'teacher', 'allow_resize'}
+        if unknown:
+            raise KeyError(f'`model.pyramid` has unknown key(s) {sorted(unknown)}; it takes '
+                           'names, student, teacher, allow_resize')
         self.pair = PyramidPair(self.student, self.teacher, pyramid.get('names', ()),
                                 pyramid['student'], pyramid['teacher'], level_loss,
-                                connector, probe_size)
+                                connector, probe_size, pyramid.get('allow_resize', False))
         self.level_names = self.pair.level_names
         self.connectors = self.pair.connectors  # submodules of the distiller (checkpoint)
         self.level_loss = self.pair.level_loss
@@ -112,6 +121,11 @@ class PyramidDistiller(BaseModel):
                                f'`model.teacher`: {err}') from err
         # The runner's init_weights() must not overwrite the loaded weights.
         self.teacher._is_init = True
+
+    def _adapt_checkpoint(self, state_dict, prefix, *args) -> None:
+        """Student-alone checkpoints into ``model.student``; keep the configured teacher
+        (:mod:`.checkpoint_keys`)."""
+        adapt_checkpoint(state_dict, prefix, self, self.teacher_ckpt)
 
     def train(self, mode: bool = True) -> 'PyramidDistiller':
         """Switch the student (and connectors, selector) mode; the teacher and frozen
@@ -147,8 +161,7 @@ class PyramidDistiller(BaseModel):
     def predict_with_selection(self, inputs: Tensor, data_samples) -> list:
         """The student's predictions, each carrying the selector's decision for its image
         (metainfo ``level_selection`` ``[L]`` and the selector's ``info``, e.g. ``used_cost``)."""
-        with self.pair.teacher_tap.record() as teacher_feats:
-            self.teacher.extract_feat(inputs)
+        teacher_feats = self.pair.teacher_features(inputs)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             results = self.student.predict(inputs, data_samples)
@@ -161,11 +174,14 @@ class PyramidDistiller(BaseModel):
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """The student's task losses plus ``loss_distill`` (and per-level logs)."""
-        with torch.no_grad(), self.pair.teacher_tap.record() as teacher_feats:
-            self.teacher.extract_feat(inputs)
+        teacher_feats = self.pair.teacher_features(inputs)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             losses = self.student.loss(inputs, data_samples)
+        bad = first_non_finite(losses)
+        if bad is not None:
+            raise FloatingPointError(f'the student\'s task loss `{bad}` is not finite '
+                                     '(model.student; before any distillation loss)')
         losses.update(self.distill_losses(student_feats, teacher_feats, observed))
         return losses
 
@@ -201,3 +217,21 @@ class PyramidDistiller(BaseModel):
         if 'used_cost' in selection.info:
             losses['distill_cost'] = selection.info['used_cost'].mean()
         return losses
+
+
+def first_non_finite(losses: Dict[str, object]) -> Optional[str]:
+    """Name of the first loss term (a key with ``loss``: a tensor or a list of them)
+    that is not finite, or ``None``; one device synchronisation for all of them."""
+    names, values = [], []
+    for key, value in losses.items():
+        if 'loss' not in key:
+            continue
+        for tensor in value if isinstance(value, (list, tuple)) else [value]:
+            names.append(key)
+            values.append(tensor.detach().float().sum())
+    if not values:
+        return None
+    finite = torch.isfinite(torch.stack(values))
+    if bool(finite.all()):
+        return None
+    return names[int((~finite).nonzero()[0])]
