@@ -50,6 +50,7 @@ class Task:
     setting: str                  # data / schedule, for the table's caption
     levels: tuple[str, ...] = ('res2', 'res3', 'res4', 'res5')
     rl_cfg: Path | None = None    # RL-PyramidKD config (its test_evaluator is a list)
+    groups_file: str = 'size_groups.json'  # per-image size group, under the data root
 
     def data_options(self, data: Path) -> tuple[str, ...]:
         opts = tuple(f'{loader}.dataset.data_root={data}/'
@@ -75,8 +76,11 @@ TASKS = {
                 '240 train / 60 val 128x128 images, 12 epochs; COCO bbox metrics on val. '
                 '"distill cost": fraction of the all-level distillation FLOPs the '
                 'deterministic policy spends on the val images; "kept": how often it keeps '
-                'each level', ('P2', 'P3', 'P4', 'P5'),
-                DET / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'),
+                'each level; "subsets": distinct level subsets it uses; "MI": mutual '
+                'information between its decisions and the image\'s size group',
+                ('P2', 'P3', 'P4', 'P5'),
+                DET / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+                'annotations/instances_val.json'),
     'seg': Task('seg', 'Segmentation: DeepLabV3+ (dilated, res3-res5 at stride 8), '
                 'backbone levels res2-res5',
                 SEG / 'deeplabv3plus_r18-w32-d8_toy-ade.py',
@@ -132,6 +136,8 @@ def test(task: Task, cfg: Path, ckpt: Path, work_dir: Path, *options: str) -> di
     if 'selection/cost_fraction' in metrics:  # a learned selector's test-time decisions
         out['cost'] = metrics['selection/cost_fraction']
         out['rates'] = [metrics[f'selection/rate_{n}'] for n in task.levels]
+        out['subsets'] = metrics['selection/distinct_subsets']
+        out['mi'] = metrics.get('selection/group_mi')
     return out
 
 
@@ -166,7 +172,8 @@ def table(task: Task, rows: list[dict]) -> str:
     labels = [label for _, label in task.metrics]
     rl = task.rl_cfg is not None
     cols = ['model', 'params (M)', 'train (s)']
-    cols += ['distill cost', ' / '.join(task.levels) + ' kept'] if rl else []
+    cols += ['distill cost', ' / '.join(task.levels) + ' kept', 'subsets',
+             'MI (bits)'] if rl else []
     head = '| ' + ' | '.join(cols + labels) + ' |\n' + '|---' * (len(cols) + len(labels))
     lines = []
     for r in rows:
@@ -176,6 +183,8 @@ def table(task: Task, rows: list[dict]) -> str:
         if rl:
             cells.append('–' if r.get('cost') is None else f"{r['cost']:.3f}")
             cells.append(' / '.join(f'{v:.2f}' for v in r['rates']) if r.get('rates') else '–')
+            cells.append(f"{r['subsets']:.0f}" if r.get('subsets') is not None else '–')
+            cells.append(f"{r['mi']:.3f}" if r.get('mi') is not None else '–')
         cells += [f'{r[k]:.{digits}f}' for k in labels]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return head + '|\n' + '\n'.join(lines) + '\n'
@@ -192,6 +201,7 @@ def run_task(task: Task, work_dir: Path, data: Path, cache: Path) -> list[dict]:
     distill_ckpt, distill_s = train(task.distill_cfg, work_dir / 'distill', *data_opts,
                                     f'model.teacher_ckpt={teacher_ckpt}')
     rl_opts = [o.replace('test_evaluator.', 'test_evaluator.0.') for o in data_opts]
+    rl_opts.append(f'test_evaluator.1.group_file={data}/{task.groups_file}')
     if task.rl_cfg is not None:
         rl_ckpt, rl_s = train(task.rl_cfg, work_dir / 'rlpkd', *rl_opts,
                               f'model.teacher_ckpt={teacher_ckpt}')

@@ -77,6 +77,11 @@ class PolicyNetwork(nn.Module):
             budget left; such a level has probability 0 and adds 0 log-prob and entropy.
         layout: the state's named fields (:class:`rlpkd.rl.state.StateLayout`), size
             ``state_dim``, with a ``'budget'`` field; default: features, then the budget.
+        init_keep_prob: probability of keeping each level before any training (the bias
+            of the decision head; its weights start near 0). Above 0.5 the untrained
+            greedy policy keeps every level, i.e. distillation starts as uniform KD and
+            the policy learns what to drop (BlockDrop, Wu et al. CVPR 2018, starts from
+            the full network the same way); 0.5 is the unbiased coin.
     """
 
     def __init__(self,
@@ -85,7 +90,8 @@ class PolicyNetwork(nn.Module):
                  num_layers: int = 4,
                  use_lstm: bool = True,
                  level_costs: Optional[Union[Tensor, Sequence[float]]] = None,
-                 hard_budget: bool = False, layout: Optional[StateLayout] = None) -> None:
+                 hard_budget: bool = False, layout: Optional[StateLayout] = None,
+                 init_keep_prob: float = 0.75) -> None:
         super().__init__()
         layout = layout or StateLayout.features_and_budget(state_dim)
         if layout.dim != state_dim:
@@ -97,6 +103,8 @@ class PolicyNetwork(nn.Module):
         if num_layers < 1:
             raise ValueError(f'num_layers (the number of levels) must be >= 1, '
                              f'got {num_layers}')
+        if not 0.0 < init_keep_prob < 1.0:
+            raise ValueError(f'init_keep_prob must be in (0, 1), got {init_keep_prob}')
         if hard_budget and not use_lstm:
             raise ValueError('hard_budget=True needs the sequential policy (use_lstm=True): '
                              'independent decisions cannot see the budget already spent')
@@ -137,6 +145,7 @@ class PolicyNetwork(nn.Module):
             self.policy_head = _layer_init(nn.Linear(hidden_dim, 1), 0.01)
         else:
             self.policy_head = _layer_init(nn.Linear(hidden_dim, num_layers), 0.01)
+        nn.init.constant_(self.policy_head.bias, math.log(init_keep_prob / (1 - init_keep_prob)))
 
     @property
     def num_levels(self) -> int:

@@ -75,6 +75,7 @@ def test_deterministic_is_greedy_and_repeatable(use_lstm):
     policy = make_policy(use_lstm)
     with torch.no_grad():  # spread the logits so greedy decisions are mixed
         policy.policy_head.weight.mul_(300.0)
+        policy.policy_head.bias.zero_()  # centred (the default starts at keep-all)
     states = make_states(64)
     a1, lp1, v1 = policy.select_action(states, deterministic=True)
     a2, lp2, v2 = policy.select_action(states, deterministic=True)
@@ -255,3 +256,19 @@ def test_follows_state_dtype():
     lp, ent, _ = policy.evaluate_actions(states, action)
     assert lp.dtype == ent.dtype == torch.float64
     torch.testing.assert_close(lp, log_prob, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize('use_lstm', [True, False])
+def test_untrained_greedy_policy_keeps_every_level(use_lstm):
+    """It starts as uniform KD and learns what to drop (default init_keep_prob 0.75)."""
+    torch.manual_seed(0)
+    policy = PolicyNetwork(state_dim=S, hidden_dim=H, num_layers=L, use_lstm=use_lstm)
+    action, _, _ = policy.select_action(torch.randn(64, S), deterministic=True)
+    assert torch.all(action == 1)
+    probs, _ = policy(torch.randn(64, S))
+    assert torch.allclose(probs, torch.full_like(probs, 0.75), atol=0.05)
+    coin = PolicyNetwork(state_dim=S, hidden_dim=H, num_layers=L, use_lstm=use_lstm,
+                         init_keep_prob=0.5)
+    assert torch.allclose(coin(torch.randn(8, S))[0], torch.full((8, L), 0.5), atol=0.05)
+    with pytest.raises(ValueError, match='init_keep_prob'):
+        PolicyNetwork(state_dim=S, init_keep_prob=1.0)
