@@ -12,20 +12,23 @@ from setuptools.command.build_py import build_py
 ROOT = Path(__file__).resolve().parent
 
 
-class BuildWithConfigs(build_py):
-    """Ship ``configs/`` inside the package as ``rlpkd/.mim/configs``.
+#: mmengine looks a ``pkg::`` config up in ``<pkg>/.mim/model-index.yml`` (the model-zoo
+#: metafiles) before it reads ``<pkg>/.mim/configs``; rlpkd has no model zoo: empty index.
+MODEL_INDEX = 'Import: []\n'
 
-    mmengine resolves ``rlpkd::path/to/cfg.py`` through ``<pkg>/.mim/configs``,
-    exactly as it does for ``mmdet::``. Editable installs get a symlink made by
-    :func:`_link_mim` instead.
-    """
+
+class BuildWithConfigs(build_py):
+    """Ship ``configs/`` inside the package as ``rlpkd/.mim/configs`` (+ an empty
+    ``model-index.yml``), so ``rlpkd::path/to/cfg.py`` resolves as ``mmdet::`` does.
+    Editable installs get a symlink made by :func:`_link_mim` instead."""
 
     def run(self) -> None:
         super().run()
-        target = Path(self.build_lib) / 'rlpkd' / '.mim' / 'configs'
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(ROOT / 'configs', target)
+        mim = Path(self.build_lib) / 'rlpkd' / '.mim'
+        if (mim / 'configs').exists():
+            shutil.rmtree(mim / 'configs')
+        shutil.copytree(ROOT / 'configs', mim / 'configs')
+        (mim / 'model-index.yml').write_text(MODEL_INDEX)
 
 
 def _link_mim() -> None:
@@ -34,6 +37,7 @@ def _link_mim() -> None:
     link = mim / 'configs'
     if not link.exists():
         os.symlink(Path('..') / '..' / 'configs', link)
+    (mim / 'model-index.yml').write_text(MODEL_INDEX)
 
 
 _link_mim()

@@ -12,7 +12,10 @@ from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import Registry
 
 # Make ``rlpkd::faster_rcnn/xxx.py`` a config path, like ``mmdet::``: mmengine maps
-# the prefix to an installed package and reads ``<package>/.mim/configs``.
+# the prefix to an installed package and reads ``<package>/.mim/configs`` (setup.py ships
+# them, with an empty ``.mim/model-index.yml``: rlpkd has no model zoo). mmengine parses
+# ``_base_`` before a config's ``custom_imports``, so ``rlpkd::`` in ``_base_`` needs rlpkd
+# imported first (rlpkd's tools do it); ``model.*.cfg_path`` works with any tool.
 MODULE2PACKAGE.setdefault('rlpkd', 'rlpkd')
 
 MODELS = Registry('model', parent=MMENGINE_MODELS, scope='rlpkd',
@@ -26,3 +29,13 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='rlpkd',
 LEARNERS = Registry('learner', scope='rlpkd', locations=['rlpkd.learners'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='rlpkd',
                    locations=['rlpkd.evaluation'])
+
+
+def registered_names() -> set:
+    """Every name registered in rlpkd's own registries (what ``type='X'`` finds in scope
+    ``rlpkd``), their modules imported first."""
+    names = set()
+    for registry in (MODELS, LOOPS, HOOKS, LEARNERS, METRICS):
+        registry.import_from_location()
+        names.update(registry.module_dict)
+    return names

@@ -8,6 +8,7 @@ from .cli import (
     enable_auto_scale_lr,
     load_config,
     parse_and_set_local_rank,
+    read_config,
     save_metrics,
     set_resume,
 )
@@ -15,6 +16,6 @@ from .cli import (
 __all__ = [
     'check_annotation_files',
     'add_common_args', 'add_dump_results', 'build_runner', 'enable_amp',
-    'enable_auto_scale_lr', 'load_config', 'parse_and_set_local_rank', 'save_metrics',
-    'set_resume',
+    'enable_auto_scale_lr', 'load_config', 'parse_and_set_local_rank', 'read_config',
+    'save_metrics', 'set_resume',
 ]

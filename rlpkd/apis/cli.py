@@ -19,6 +19,8 @@ from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
+from rlpkd.models.utils import resolve_relative_cfg_paths, untag_rlpkd_scope
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DUMP_METRIC = 'mmengine.DumpResults'
 
@@ -52,8 +54,11 @@ def load_config(path: str, work_dir: str | None = None,
     """Load ``path``, set ``launcher``, merge ``cfg_options`` and settle ``work_dir``.
 
     ``work_dir`` priority, as in mmdet: CLI > config file > ``./work_dirs/<config stem>``.
+    A relative ``cfg_path`` under ``model`` in the file is read next to the file, as
+    ``_base_`` is (:func:`read_config`); one given in ``cfg_options`` is read from the
+    working directory, as every command-line path.
     """
-    cfg = Config.fromfile(path)
+    cfg = read_config(path)
     cfg.launcher = launcher
     if cfg_options is not None:
         cfg.merge_from_dict(cfg_options)
@@ -61,6 +66,25 @@ def load_config(path: str, work_dir: str | None = None,
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(path))[0])
+    return cfg
+
+
+def read_config(path: str) -> Config:
+    """``Config.fromfile(path)`` as rlpkd's configs mean it, from any folder.
+
+    - A relative ``cfg_path`` under ``model`` is read next to ``path``: mmengine resolves
+      ``_base_`` against the config file's folder but leaves every other path as written,
+      and the distiller sees only the ``model`` dict, so a ``cfg_path`` (a config file,
+      like ``_base_``) is made absolute here, where the file is known
+      (:func:`rlpkd.models.utils.resolve_relative_cfg_paths`). Other tools get the same
+      with ``cfg_path='{{ fileDirname }}/student.py'``.
+    - Task types inherited through ``rlpkd::`` bases build in the config's
+      ``default_scope``, not in scope ``rlpkd``
+      (:func:`rlpkd.models.utils.untag_rlpkd_scope`).
+    """
+    cfg = Config.fromfile(path)
+    untag_rlpkd_scope(cfg)
+    resolve_relative_cfg_paths(cfg.get('model'), path)
     return cfg
 
 

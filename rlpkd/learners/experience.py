@@ -53,6 +53,9 @@ class PolicyExperience(Experience):
         rewards: ``[N]`` the measured rewards (:class:`rlpkd.rl.reward.LookaheadReward`).
         improvement: ``[N]`` the reward's improvement term ``ΔL(a) / ΔL(1)``.
         used_cost: ``[N]`` fraction of the all-level distillation cost spent.
+        baselines: ``[N]`` the advantage baseline ``b`` of ``A = r − b``: the critic's
+            value (``values``), or with a self-critical selector the reward of the greedy
+            choice on the same image.
     """
 
     states: Tensor
@@ -62,3 +65,4 @@ class PolicyExperience(Experience):
     rewards: Tensor
     improvement: Tensor
     used_cost: Tensor
+    baselines: Tensor

@@ -15,8 +15,11 @@ class PPOLearner(Learner):
     """PPO (:class:`rlpkd.rl.ppo.PPOTrainer`) on single-step episodes.
 
     Every sample is an episode whose L decisions the policy takes internally and whose
-    reward comes at the end (``done = 1``), so GAE reduces to ``A = r − V``. An update
-    runs PPO on all pending records as one rollout ``[1, N]``.
+    reward comes at the end (``done = 1``), so GAE reduces to ``A = r − b`` with the
+    experience's baseline ``b``: the critic's value ``V``, or the greedy choice's reward
+    on the same image for a self-critical selector (``model.selector.self_critical``).
+    An update runs PPO on all pending records as one rollout ``[1, N]`` (the critic is
+    trained towards the rewards either way).
 
     Args:
         selector: an :class:`~rlpkd.models.selectors.RLSelector` (filled in by the loop).
@@ -46,7 +49,8 @@ class PPOLearner(Learner):
 
     def learn(self, experience: PolicyExperience) -> Dict[str, float]:
         rollout = dict(states=experience.states[None], actions=experience.actions[None],
-                       rewards=experience.rewards[None], values=experience.values[None],
+                       rewards=experience.rewards[None],
+                       values=experience.baselines[None],  # A = r − b
                        log_probs=experience.log_probs[None],
                        dones=experience.rewards.new_ones(1, len(experience)))
         with self.selector.trainable():

@@ -25,7 +25,7 @@ from rlpkd.models.taps import catch
 from rlpkd.utils import eval_mode
 
 from .cost_model import LevelCostModel
-from .reward import LookaheadReward, tree_detach, tree_slice
+from .reward import LookaheadReward, TaskInputs, tree_detach, tree_slice
 from .state import StateBuilder, StateLayout
 
 if TYPE_CHECKING:
@@ -40,17 +40,20 @@ class Observation:
         inputs: the pyramid module's positional inputs (batched, detached).
         teacher_feats: L teacher levels ``[B, C'_l, H_l, W_l]`` (detached).
         budget: ``[B]`` cost budgets.
+        task: the images and data samples (for ``reward_signal='task'``), or ``None``.
     """
 
     inputs: tuple
     teacher_feats: List[Tensor]
     budget: Tensor
+    task: Optional[TaskInputs] = None
 
     def head(self, k: int) -> 'Observation':
         """The first ``k`` samples, detached."""
         return Observation(tree_detach(tree_slice(self.inputs, 0, k)),
                            [t[:k].detach() for t in self.teacher_feats],
-                           self.budget[:k].detach())
+                           self.budget[:k].detach(),
+                           None if self.task is None else self.task.head(k))
 
 
 def as_pair(source, student: Optional[nn.Module] = None,
@@ -100,6 +103,7 @@ class ParallelDistillationEnv(nn.Module):
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_module: student module whose last output is the state's global feature
             (``model.selector.global_module``).
+        reward_signal: ``'gap'`` or ``'task'`` (:class:`LookaheadReward` ``signal``).
         pair_kwargs: ``pyramid``, ``level_loss``, ``connector``, ``probe_size`` of
             :meth:`~rlpkd.models.PyramidPair.from_models` (``(teacher, student)`` form).
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,
@@ -109,7 +113,8 @@ class ParallelDistillationEnv(nn.Module):
     def __init__(self, teacher, student: Optional[nn.Module] = None,
                  num_envs: Optional[int] = None, lambda_tradeoff: float = 0.5,
                  budget: float = 1.0, global_module: str = 'backbone',
-                 pair_kwargs: Optional[dict] = None, **reward_kwargs) -> None:
+                 reward_signal: str = 'gap', pair_kwargs: Optional[dict] = None,
+                 **reward_kwargs) -> None:
         super().__init__()
         if num_envs is not None and num_envs < 1:
             raise ValueError(f'num_envs must be >= 1 (or None: any batch), got {num_envs}')
@@ -119,7 +124,8 @@ class ParallelDistillationEnv(nn.Module):
         self.num_envs = num_envs
         self.budget = budget
         self.cost_model = LevelCostModel.from_pair(pair)
-        self.reward = LookaheadReward(pair, self.cost_model, lambda_tradeoff, **reward_kwargs)
+        self.reward = LookaheadReward(pair, self.cost_model, lambda_tradeoff,
+                                      signal=reward_signal, **reward_kwargs)
         # a plain dict: the student's modules must not become submodules of the env
         self.observation_points = {
             'global': (pair.student_module(global_module, key), 'output'),
@@ -151,10 +157,11 @@ class ParallelDistillationEnv(nn.Module):
 
     @torch.no_grad()
     def states(self, observed: Dict[str, object], student_feats: List[Tensor],
-               teacher_feats: List[Tensor],
-               budget: Optional[Tensor] = None) -> Tuple[Tensor, Observation]:
+               teacher_feats: List[Tensor], budget: Optional[Tensor] = None,
+               task: Optional[TaskInputs] = None) -> Tuple[Tensor, Observation]:
         """``(states [B, S], observation)`` of a batch whose student forward ran inside
-        :meth:`observe`; ``budget`` ``[B]`` defaults to the env's budget."""
+        :meth:`observe`; ``budget`` ``[B]`` defaults to the env's budget; ``task``: the
+        batch's images and data samples, kept for a task-signal reward."""
         if 'global' not in observed or 'inputs' not in observed:
             raise RuntimeError('the student forward pass did not run the global module '
                                'and the pyramid module inside observe()')
@@ -166,19 +173,24 @@ class ParallelDistillationEnv(nn.Module):
                                          dtype=torch.float32)
         states = self.state_builder(glob, student,
                                     self.pair.pooled_gap(student, teacher_feats), budget)
-        return states, Observation(observed['inputs'], list(teacher_feats), budget)
+        task = task if self.reward.signal == 'task' else None
+        return states, Observation(observed['inputs'], list(teacher_feats), budget, task)
 
-    def score(self, observation: Observation, action: Tensor) -> Tuple[Tensor, dict]:
+    def score(self, observation: Observation, action: Tensor,
+              baseline_action: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
         """``(reward [B], info)`` of ``action`` ``[B, L]`` on an observed batch; ``info``:
-        ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``."""
+        ``improvement``, ``used_cost``, ``saved_cost`` ``[B]`` (and ``baseline_reward``
+        of ``baseline_action`` ``[B, L]``, scored with the same virtual-step size)."""
         with torch.no_grad(), torch.autocast(action.device.type, enabled=False):
             return self.reward.score(observation.inputs, observation.teacher_feats, action,
-                                     observation.budget)
+                                     observation.budget, baseline_action, observation.task)
 
     # ------------------------------------------------------------ prototype API
     @torch.no_grad()
-    def reset(self, inputs: Tensor, budget: Optional[Tensor] = None) -> Tensor:
-        """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``.
+    def reset(self, inputs: Tensor, budget: Optional[Tensor] = None,
+              data_samples: Optional[list] = None) -> Tensor:
+        """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``
+        (``data_samples``: their ground truth, needed by ``reward_signal='task'``).
 
         Both networks and the connectors run in eval mode (no running statistic changes,
         and a batch gives each sample the state it gets alone).
@@ -189,7 +201,8 @@ class ParallelDistillationEnv(nn.Module):
         with eval_mode(self.pair.student, self.pair.teacher, self.pair.connectors):
             with self.observe() as observed:
                 student, teacher = self.pair.extract(inputs)
-            states, observation = self.states(observed, student, teacher, budget)
+            task = None if data_samples is None else TaskInputs(inputs, list(data_samples))
+            states, observation = self.states(observed, student, teacher, budget, task)
             ones = inputs.new_ones(inputs.shape[0], self.pair.num_levels)
             gap = self.pair.pair_losses(student, teacher, ones).sum(dim=1)
         self._episode = dict(observation=observation, gap=gap, states=states)

@@ -14,6 +14,22 @@
 - ``used(a)``: FLOPs fraction of the selected levels (:class:`LevelCostModel`);
   ``saved(a) = 1 − used(a)``.
 
+``signal='task'`` measures, instead of the gap, the drop of the sample's *task* loss
+``T`` (the student's own loss on its ground truth, e.g. RPN + RoI losses) after the same
+virtual step: ``ΔT(a) = T(θ) − T(θ − η ∇_θ Σ_l a_l loss_l)``, divided by ``|ΔT(1)|`` and
+clipped to [-2, 2] (the full step may *raise* the task loss: a teacher level that is
+wrong for this image). This is the per-image task signal of BlockDrop (Wu et al., CVPR
+2018) / SkipNet (Wang et al., ECCV 2018) measured with the distillation lookahead: it
+tells whether distilling a level *helps the student's task* on the image, not only
+whether it closes the gap. ``T`` is evaluated with the stepped module put into the whole
+student (``torch.func.functional_call``), in eval mode, under a fixed random seed (the
+same proposal / RoI sampling before and after the step); it costs one student forward
+per evaluated step, so it needs ``lookahead_chunk=1``.
+
+A *baseline* action (e.g. the greedy policy's choice on the same image: the
+self-critical baseline of Rennie et al., CVPR 2017, used by BlockDrop) is scored with
+the same virtual-step size, at one more vector-Jacobian product and evaluation.
+
 Cost, per sample: one forward of the pyramid module and the level losses, two
 vector-Jacobian products (all levels, selected levels; ``torch.func.vjp`` shares the
 forward) and two evaluations after the virtual steps. ``lookahead_chunk`` samples are
@@ -26,6 +42,7 @@ phase loop scores only every ``collect_interval``-th iteration of a phase.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import torch
@@ -38,6 +55,8 @@ from .cost_model import LevelCostModel
 
 if TYPE_CHECKING:
     from rlpkd.models.pyramid_pair import PyramidPair
+
+SIGNALS = ('gap', 'task')
 
 
 class LookaheadReward:
@@ -57,6 +76,8 @@ class LookaheadReward:
             backbone: after 30 warm-up steps every sample's gap rose at η = 0.01).
         lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
             1 = one at a time, without vmap. Results do not depend on it.
+        signal: ``'gap'`` (the distillation gap, the prototype's reward) or ``'task'``
+            (the sample's task loss; module docstring).
 
     Raises:
         ValueError: naming ``model.selector.lookahead_chunk`` / ``lookahead_max_drop``
@@ -67,7 +88,13 @@ class LookaheadReward:
     def __init__(self, pair: 'PyramidPair', cost_model: LevelCostModel,
                  lambda_tradeoff: float = 0.5, lookahead_lr: float = 0.01,
                  over_budget_penalty: float = 1.0, lookahead_max_drop: float = 0.1,
-                 lookahead_chunk: int = 1) -> None:
+                 lookahead_chunk: int = 1, signal: str = 'gap') -> None:
+        if signal not in SIGNALS:
+            raise ValueError(f'reward_signal (model.selector.reward_signal) must be one of '
+                             f'{SIGNALS}, got {signal!r}')
+        if signal == 'task' and lookahead_chunk != 1:
+            raise ValueError('model.selector.reward_signal=\'task\' re-runs the student per '
+                             'sample and needs model.selector.lookahead_chunk=1')
         if lookahead_chunk < 1:
             raise ValueError('lookahead_chunk (model.selector.lookahead_chunk) must be >= 1, '
                              f'got {lookahead_chunk}')
@@ -80,6 +107,8 @@ class LookaheadReward:
                              '(model.pyramid.student.module), got '
                              f'{sorted({name for name, _ in pair.student_tap.sources})}')
         self.pair = pair
+        self.signal = signal
+        self.module_name = module
         self.pyramid_module = pair.student_module(module, 'model.pyramid.student.module')
         self.indices = pair.student_tap.indices
         self.cost_model = cost_model
@@ -94,24 +123,44 @@ class LookaheadReward:
         return self.pair.level_names
 
     def score(self, args: tuple, teacher_feats: List[Tensor], action: Tensor,
-              budget: Tensor) -> Tuple[Tensor, dict]:
+              budget: Tensor, baseline_action: Optional[Tensor] = None,
+              task: Optional['TaskInputs'] = None) -> Tuple[Tensor, dict]:
         """``(reward [B], info)`` of ``action`` ``[B, L]`` in {0, 1}.
 
         ``args``: the pyramid module's positional inputs (batched), as caught during the
-        student's forward pass;
-        ``info``: ``improvement``, ``used_cost``, ``saved_cost`` ``[B]``.
+        student's forward pass; ``task``: the batch's images and data samples (needed by
+        ``signal='task'``). ``info``: ``improvement``, ``used_cost``, ``saved_cost``
+        ``[B]``, and with ``baseline_action`` ``[B, L]`` also ``baseline_reward`` ``[B]``.
         """
-        action = action.detach().float()
-        full, selected = self.lookahead_drops(args, teacher_feats, action)
-        # a full step that does not lower the gap carries no information (0), and the
-        # ratio is bounded so that one ill-conditioned sample cannot swamp a PPO batch
-        improvement = torch.where(full > 0, selected / full.clamp(min=1e-12),
-                                  torch.zeros_like(full)).clamp(-1.0, 2.0)
-        used = self.cost_model.used_fraction(action)
+        actions = [action] + ([baseline_action] if baseline_action is not None else [])
+        masks = torch.stack([a.detach().float() for a in actions], dim=1)    # [B, K, L]
+        drops = self.lookahead_drops_many(args, teacher_feats, masks, task)  # [B, 1 + K]
+        rewards = [self.reward(drops[:, 0], drops[:, 1 + k], masks[:, k], budget)
+                   for k in range(masks.shape[1])]
+        (reward, improvement, used), info = rewards[0], {}
+        if baseline_action is not None:
+            info['baseline_reward'] = rewards[1][0]
+        return reward, dict(info, improvement=improvement, used_cost=used,
+                            saved_cost=1.0 - used)
+
+    def reward(self, full: Tensor, selected: Tensor, mask: Tensor,
+               budget: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """``(reward, improvement, used)`` ``[B]`` from the drops of the full and the
+        selected step (module docstring)."""
+        if self.signal == 'gap':
+            # a full step that does not lower the gap carries no information (0), and the
+            # ratio is bounded so that one ill-conditioned sample cannot swamp a PPO batch
+            improvement = torch.where(full > 0, selected / full.clamp(min=1e-12),
+                                      torch.zeros_like(full)).clamp(-1.0, 2.0)
+        else:  # the full step may raise the task loss: normalise by its size only
+            scale = full.abs()
+            improvement = torch.where(scale > 1e-12, selected / scale.clamp(min=1e-12),
+                                      torch.zeros_like(full)).clamp(-2.0, 2.0)
+        used = self.cost_model.used_fraction(mask)
         over = (used - budget).clamp(min=0)
         reward = (improvement + self.lambda_tradeoff * (1.0 - used)
                   - self.over_budget_penalty * over)
-        return reward, dict(improvement=improvement, used_cost=used, saved_cost=1.0 - used)
+        return reward, improvement, used
 
     def lookahead_drops(self, args: tuple, teacher_feats: List[Tensor],
                         mask: Tensor) -> Tuple[Tensor, Tensor]:
@@ -122,11 +171,22 @@ class LookaheadReward:
         lookahead_max_drop · G / ‖∇G‖²)`` (``G``: its all-level gap): the cap keeps the
         first-order predicted drop of the full step below ``lookahead_max_drop · G``.
         """
+        drops = self.lookahead_drops_many(args, teacher_feats, mask[:, None])
+        return drops[:, 0], drops[:, 1]
+
+    def lookahead_drops_many(self, args: tuple, teacher_feats: List[Tensor], masks: Tensor,
+                             task: Optional['TaskInputs'] = None) -> Tensor:
+        """``[B, 1 + K]``: per sample, the drop of the measured signal (gap or task
+        loss) after the full step, then after the step on each of ``masks[:, k]``
+        (``masks``: ``[B, K, L]``); all steps of a sample have the same size."""
+        if self.signal == 'task' and task is None:
+            raise ValueError("reward_signal='task' needs the batch's images and data "
+                             'samples')
         # float32 throughout: under AMP the caught inputs may be half precision, while
         # the lookahead runs outside autocast on the float32 parameters
         args = tree_detach(args, torch.float32)
         teacher_feats = tuple(t.detach().float() for t in teacher_feats)
-        mask = mask.detach().float()
+        masks = masks.detach().float()
         params = {k: v.detach() for k, v in self.pyramid_module.named_parameters()}
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
@@ -136,14 +196,14 @@ class LookaheadReward:
             if self.lookahead_chunk == 1:
                 drops = torch.stack([
                     self._sample_drops(params, tree_slice(args, i, i + 1),
-                                       [t[i:i + 1] for t in teacher_feats], mask[i])
-                    for i in range(mask.shape[0])])
+                                       [t[i:i + 1] for t in teacher_feats], masks[i],
+                                       None if task is None else task.sample(i))
+                    for i in range(masks.shape[0])])
             else:
                 drops = vmap(lambda a, t, m: self._sample_drops(
                     params, tree_unsqueeze(a), [f.unsqueeze(0) for f in t], m),
-                    chunk_size=self.lookahead_chunk)(args, teacher_feats, mask)
-        drops = drops.detach()
-        return drops[:, 0], drops[:, 1]
+                    chunk_size=self.lookahead_chunk)(args, teacher_feats, masks)
+        return drops.detach()
 
     @contextmanager
     def _named_failures(self) -> Iterator[None]:
@@ -162,26 +222,71 @@ class LookaheadReward:
                 'model.selector') from err
 
     def _sample_drops(self, params: Dict[str, Tensor], sample_args: tuple,
-                      sample_teacher: List[Tensor], mask: Tensor) -> Tensor:
-        """``[2]`` drops (full, ``mask`` ``[L]``) of one sample (inputs of batch size 1)."""
+                      sample_teacher: List[Tensor], masks: Tensor,
+                      task: Optional['TaskInputs'] = None) -> Tensor:
+        """``[1 + K]`` drops (full, each of ``masks`` ``[K, L]``) of one sample (inputs
+        of batch size 1; ``task``: its image and data sample for ``signal='task'``)."""
         def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
             outs = functional_call(self.pyramid_module, p, sample_args, strict=False)
             return torch.stack([
                 self.pair.level_pair_loss(name, outs if i is None else outs[i], t)[0]
                 for name, i, t in zip(self.level_names, self.indices, sample_teacher)])
 
+        def measured(p: Dict[str, Tensor]) -> Tensor:  # the signal whose drop is scored
+            if self.signal == 'gap':
+                return gaps(p).sum()
+            return self._task_loss(p, task)
+
         before, pullback = vjp(gaps, params)
         gap = before.detach().sum()
-        steps = [pullback(torch.ones_like(mask))[0], pullback(mask)[0]]  # ∇G, ∇Σ_sel
-        sq_norm = sum(g.pow(2).sum() for g in steps[0].values())
+        full = pullback(torch.ones_like(masks[0]))[0]                        # ∇G
+        steps = [full] + [pullback(m)[0] for m in masks]                     # ∇Σ_sel
+        sq_norm = sum(g.pow(2).sum() for g in full.values())
         lr = torch.clamp(self.lookahead_max_drop * gap / sq_norm.clamp(min=1e-12),
                          max=self.lookahead_lr)
-        drops = []
-        for step in steps:
-            with torch.no_grad():
-                after = gaps({k: v - lr * step[k] for k, v in params.items()})
-            drops.append(gap - after.sum())
-        return torch.stack(drops)
+        with torch.no_grad():
+            start = gap if self.signal == 'gap' else measured(params)
+            return torch.stack([
+                start - measured({k: v - lr * step[k] for k, v in params.items()})
+                for step in steps])
+
+    def _task_loss(self, params: Dict[str, Tensor], task: 'TaskInputs') -> Tensor:
+        """The student's task loss on one sample with the pyramid module's parameters
+        replaced by ``params``: eval mode, a fixed seed (same sampling every call)."""
+        named = {f'{self.module_name}.{k}': v for k, v in params.items()}
+        device = task.images.device
+        with eval_mode(self.pair.student), \
+                torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
+            torch.manual_seed(0)
+            losses = functional_call(self.pair.student, named, (task.images,),
+                                     dict(data_samples=task.data_samples, mode='loss'),
+                                     strict=False)
+        return total_loss(losses)
+
+
+@dataclass
+class TaskInputs:
+    """What re-running the student's task loss needs: ``images`` ``[B, C, H, W]``
+    (preprocessed) and their ``data_samples`` (ground truth)."""
+
+    images: Tensor
+    data_samples: list
+
+    def sample(self, i: int) -> 'TaskInputs':
+        return TaskInputs(self.images[i:i + 1].float(), [self.data_samples[i]])
+
+    def head(self, k: int) -> 'TaskInputs':
+        return TaskInputs(self.images[:k].detach(), list(self.data_samples[:k]))
+
+
+def total_loss(losses: Dict[str, object]) -> Tensor:
+    """Sum of the loss terms of a model's loss dict (keys with ``loss``; a value may be a
+    list of tensors), as mmengine's ``parse_losses`` sums them."""
+    terms = []
+    for key, value in losses.items():
+        if 'loss' in key:
+            terms += [v.sum() for v in (value if isinstance(value, (list, tuple)) else [value])]
+    return torch.stack(terms).sum()
 
 
 def tree_slice(args, start: int, stop: int):

@@ -74,3 +74,80 @@ def test_activation_checkpointing_student_scores_like_a_plain_one():
         assert all(m.with_cp == with_cp for m in distiller.student.backbone.modules()
                    if hasattr(m, 'with_cp'))  # restored after the lookahead
     torch.testing.assert_close(rewards[0], rewards[1])
+
+
+
+
+def test_task_signal_is_the_drop_of_the_images_task_loss():
+    """The task-signal lookahead equals a plain re-computation: autograd for the step,
+    a copy of the student with the stepped neck, its task loss (eval mode, seed 0)."""
+    import copy
+
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.rl.reward import total_loss
+    from rlpkd.testing import build_distiller, det_batch
+    from rlpkd.utils import eval_mode
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, reward_signal='task')
+    batch = det_batch(distiller, num_images=1)
+    env.reset(batch['inputs'], data_samples=batch['data_samples'])
+    observation = env._episode['observation']
+    mask = torch.tensor([0, 1, 1, 0.])
+    drops = env.reward.lookahead_drops_many(observation.inputs, observation.teacher_feats,
+                                            mask.view(1, 1, 4), observation.task)[0]
+
+    pair, neck = distiller.pair, distiller.student.neck
+    with eval_mode(distiller):
+        outs = neck(*observation.inputs)
+        gaps = torch.stack([pair.level_pair_loss(n, o, t)[0] for n, o, t in
+                            zip(pair.level_names, outs, observation.teacher_feats)])
+        params = list(neck.parameters())
+        full = torch.autograd.grad(gaps.sum(), params, retain_graph=True)
+        selected = torch.autograd.grad((gaps * mask).sum(), params)
+    lr = min(0.01, 0.1 * float(gaps.sum()) / float(sum(g.pow(2).sum() for g in full)))
+
+    def task_loss(step=None):
+        student = copy.deepcopy(distiller.student)
+        if step is not None:
+            with torch.no_grad():
+                for p, g in zip(student.neck.parameters(), step):
+                    p.sub_(lr * g)
+        with torch.no_grad(), eval_mode(student), torch.random.fork_rng():
+            torch.manual_seed(0)
+            return float(total_loss(student.loss(batch['inputs'], batch['data_samples'])))
+
+    before = task_loss()
+    expected = torch.tensor([before - task_loss(full), before - task_loss(selected)])
+    torch.testing.assert_close(drops, expected, rtol=1e-3, atol=1e-5)
+    assert (drops != 0).all()
+
+
+def test_self_critical_baseline_is_the_greedy_choices_reward():
+    """Scoring a baseline action uses the same step size: scored alone as the main
+    action, it gets the same reward."""
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.testing import build_distiller, det_batch
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.eval()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.5)
+    env.reset(det_batch(distiller, num_images=2)['inputs'])
+    observation = env._episode['observation']
+    sampled, greedy = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1.]]), torch.ones(2, 4)
+    reward, info = env.score(observation, sampled, baseline_action=greedy)
+    alone, _ = env.score(observation, greedy)
+    torch.testing.assert_close(info['baseline_reward'], alone)
+    torch.testing.assert_close(reward, env.score(observation, sampled)[0])
+
+
+def test_task_signal_settings_are_checked():
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.testing import build_distiller
+    distiller = build_distiller()
+    with pytest.raises(ValueError, match=r'model\.selector\.reward_signal'):
+        ParallelDistillationEnv(distiller, reward_signal='accuracy')
+    with pytest.raises(ValueError, match=r'lookahead_chunk=1'):
+        ParallelDistillationEnv(distiller, reward_signal='task', lookahead_chunk=4)

@@ -173,9 +173,52 @@ def test_export_student_config(student: str, tmp_path: Path) -> None:
     kept = Config.fromfile(str(distill))
     kept.custom_imports = {'imports': ['rlpkd', 'json']}
     kept.dump(str(distill))
-    assert export.student_config(str(distill)).custom_imports.imports == ['rlpkd', 'json']
+    assert export.student_config(str(distill)).custom_imports.imports == ['json']
     with pytest.raises(SystemExit):
         export.parse_args([str(src), str(dst), '--config', str(distill)])
+
+
+RL_PARTS = """
+train_cfg = dict(type='PhaseTrainLoop', val_interval=5, learners=dict(ppo=dict(
+    type='rlpkd.PPOLearner')), phases=[dict(name='a', epochs=2), dict(name='b', epochs=3)])
+custom_hooks = [dict(type='PolicyStatsHook'), dict(type='EMAHook')]
+default_hooks = dict(logger=dict(type='LoggerHook'), rl=dict(type='rlpkd.PolicyStatsHook'))
+val_evaluator = [dict(type='Accuracy', _scope_='mmpretrain'),
+                 dict(type='DumpResults', out_file_path='a.pkl')]
+test_evaluator = [dict(type='Accuracy'), dict(type='LevelSelectionMetric', _scope_='rlpkd')]
+rl_selector = dict(type='rlpkd.RLSelector')
+"""
+
+
+def test_export_strips_every_rlpkd_entry(tmp_path: Path) -> None:
+    """Wherever it sits and however it is named (`rlpkd.X`, a plain name in scope
+    rlpkd, `_scope_='rlpkd'`), nothing of rlpkd is left; the phase loop becomes a plain
+    loop of the same length; lists keep the student's own entries."""
+    export = load_tool('export_student')
+    distill = tmp_path / 'kd.py'
+    head = ("custom_imports = dict(imports=['rlpkd.models', 'json'])\n"
+            "default_scope = 'rlpkd'\n"
+            "model = dict(type='PyramidDistiller', student=dict(type='ImageClassifier', "
+            "_scope_='mmpretrain'), teacher=dict(type='T'))\n")
+    distill.write_text(head + RL_PARTS)
+    cfg = export.student_config(str(distill))
+    assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports.imports == ['json']
+    assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=5, val_interval=5)
+    assert cfg.custom_hooks == [dict(type='EMAHook')]
+    assert cfg.default_hooks == dict(logger=dict(type='LoggerHook'))
+    assert cfg.test_evaluator == dict(type='Accuracy')  # as the student's own configs
+    assert len(cfg.val_evaluator) == 2  # untouched: nothing of rlpkd in it
+    assert 'rl_selector' not in cfg and 'rlpkd' not in cfg.pretty_text
+
+    # outside scope rlpkd a plain name is not rlpkd's
+    distill.write_text(head.replace("'rlpkd'", "'mmpretrain'") + RL_PARTS)
+    assert export.student_config(str(distill)).custom_hooks == [
+        dict(type='PolicyStatsHook'), dict(type='EMAHook')]
+
+    # phases counted in iterations have no plain loop of the same length
+    distill.write_text(head + RL_PARTS.replace("epochs=3", "iters=30"))
+    with pytest.raises(ValueError, match='iters'):
+        export.student_config(str(distill))
 
 
 TOY_MODS = """from mmengine.registry import DATASETS, METRICS, MODELS

@@ -161,12 +161,13 @@ class PyramidDistiller(BaseModel):
     def predict_with_selection(self, inputs: Tensor, data_samples) -> list:
         """The student's predictions, each carrying the selector's decision for its image
         (metainfo ``level_selection`` ``[L]`` and the selector's ``info``, e.g. ``used_cost``)."""
-        teacher_feats = self.pair.teacher_features(inputs)
+        teacher_feats = self.teacher_pyramid(inputs, data_samples)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             results = self.student.predict(inputs, data_samples)
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
-                                                   self.level_names, observed))
+                                                   self.level_names, observed, inputs,
+                                                   data_samples))
         for i, result in enumerate(results):
             meta = {k: float(v[i]) for k, v in selection.info.items()}
             result.set_metainfo(dict(level_selection=selection.mask[i].tolist(), **meta))
@@ -174,7 +175,7 @@ class PyramidDistiller(BaseModel):
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
         """The student's task losses plus ``loss_distill`` (and per-level logs)."""
-        teacher_feats = self.pair.teacher_features(inputs)
+        teacher_feats = self.teacher_pyramid(inputs, data_samples)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             losses = self.student.loss(inputs, data_samples)
@@ -182,14 +183,22 @@ class PyramidDistiller(BaseModel):
         if bad is not None:
             raise FloatingPointError(f'the student\'s task loss `{bad}` is not finite '
                                      '(model.student; before any distillation loss)')
-        losses.update(self.distill_losses(student_feats, teacher_feats, observed))
+        losses.update(self.distill_losses(student_feats, teacher_feats, observed, inputs,
+                                          data_samples))
         return losses
 
+    def teacher_pyramid(self, inputs: Tensor, data_samples=None) -> List[Tensor]:
+        """The teacher's L levels for a batch (no gradient). An extension point: a
+        benchmark that alters the teacher per sample overrides this (and only this)."""
+        return self.pair.teacher_features(inputs)
+
     def distill_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
-                       observed: Optional[dict] = None) -> Dict[str, Tensor]:
+                       observed: Optional[dict] = None, inputs: Optional[Tensor] = None,
+                       data_samples=None) -> Dict[str, Tensor]:
         """Select levels per sample and return ``loss_distill`` + per-level values."""
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
-                                                   self.level_names, observed or {}))
+                                                   self.level_names, observed or {},
+                                                   inputs, data_samples))
         mask = selection.mask
         columns = self.pair.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [B]
         pair_loss = torch.stack(columns, dim=1)                               # [B, L]

@@ -35,12 +35,17 @@ class SelectionContext:
         level_names: the L level names, e.g. ``('P2', 'P3', 'P4', 'P5')``.
         observed: what the selector's :meth:`LevelSelector.observe` caught during the
             student's forward pass (empty for static selectors).
+        inputs: ``[B, C, H, W]`` the preprocessed batch (for rewards that re-run the
+            student); ``None`` where unknown.
+        data_samples: the batch's data samples (ground truth, metainfo), or ``None``.
     """
 
     student_feats: List[Tensor]
     teacher_feats: List[Tensor]
     level_names: Sequence[str]
     observed: Dict[str, object] = field(default_factory=dict)
+    inputs: Optional[Tensor] = None
+    data_samples: Optional[list] = None
 
     @property
     def batch_size(self) -> int:

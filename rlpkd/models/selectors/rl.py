@@ -11,6 +11,7 @@ from rlpkd.learners.experience import PolicyExperience
 from rlpkd.registry import MODELS
 from rlpkd.rl.environment import Observation, ParallelDistillationEnv
 from rlpkd.rl.policy import PolicyNetwork
+from rlpkd.rl.reward import TaskInputs
 
 from .base import LearnedSelector, Selection, SelectionContext
 
@@ -49,12 +50,19 @@ class RLSelector(LearnedSelector):
         lookahead_chunk: samples whose virtual steps the reward computes together
             (``torch.func.vmap``); 1 = one at a time: least memory. Rewards do not
             depend on it.
+        reward_signal: ``'gap'`` (the prototype's: the distillation gap's drop) or
+            ``'task'`` (the drop of the image's own task loss after the virtual step;
+            :mod:`rlpkd.rl.reward`).
+        self_critical: also score the greedy choice on each recorded image and use its
+            reward as the advantage baseline (Rennie et al. 2017; BlockDrop) instead of
+            the critic's value: a per-image counterfactual.
     """
 
     def __init__(self, policy: Optional[dict] = None, budget: float = 1.0,
                  lambda_tradeoff: float = 0.5, lookahead_lr: float = 0.01,
                  over_budget_penalty: float = 1.0, global_module: str = 'backbone',
-                 lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1) -> None:
+                 lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1,
+                 reward_signal: str = 'gap', self_critical: bool = False) -> None:
         super().__init__()
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
@@ -63,7 +71,8 @@ class RLSelector(LearnedSelector):
                             over_budget_penalty=over_budget_penalty,
                             global_module=global_module,
                             lookahead_max_drop=lookahead_max_drop,
-                            lookahead_chunk=lookahead_chunk)
+                            lookahead_chunk=lookahead_chunk, reward_signal=reward_signal)
+        self.self_critical = self_critical
         self.pending: Optional[dict] = None
 
     def bind(self, pair) -> None:
@@ -90,17 +99,27 @@ class RLSelector(LearnedSelector):
         record = self.take_request(batch) if self.training else 0
         if self.training and self.mode == 'uniform':
             return Selection(mask=torch.ones(batch, self.num_levels, device=device))
+        task = None if context.inputs is None or context.data_samples is None else \
+            TaskInputs(context.inputs, list(context.data_samples))
         with torch.no_grad(), torch.autocast(device.type, enabled=False):
             states, observation = self.env.states(context.observed, context.student_feats,
-                                                  context.teacher_feats)
+                                                  context.teacher_feats, task=task)
             greedy = not self.training or self.mode == 'greedy'
             action, log_prob, value = self.policy.select_action(states, deterministic=greedy)
             used = self.env.cost_model.used_fraction(action)
-        if record:
-            self.pending = dict(observation=observation.head(record), states=states[:record],
-                                actions=action[:record], log_probs=log_prob[:record],
-                                values=value[:record])
+            if record:
+                self.pending = self._record(observation.head(record), states[:record],
+                                            action[:record], log_prob[:record],
+                                            value[:record])
         return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used))
+
+    def _record(self, observation: Observation, states, actions, log_probs, values) -> dict:
+        """What scoring the recorded samples needs (all detached, ``[k, ...]``)."""
+        baseline_actions = None
+        if self.self_critical:  # the greedy choice on the same images: the baseline
+            baseline_actions = self.policy.select_action(states, deterministic=True)[0]
+        return dict(observation=observation, states=states, actions=actions,
+                    log_probs=log_probs, values=values, baseline_actions=baseline_actions)
 
     def collect_experience(self) -> Optional[PolicyExperience]:
         """Score the last recorded choice (``None`` if none was recorded)."""
@@ -108,8 +127,10 @@ class RLSelector(LearnedSelector):
             return None
         pending, self.pending = self.pending, None
         observation: Observation = pending['observation']
-        reward, info = self.env.score(observation, pending['actions'])
+        reward, info = self.env.score(observation, pending['actions'],
+                                      pending['baseline_actions'])
         return PolicyExperience(
             states=pending['states'], actions=pending['actions'],
             log_probs=pending['log_probs'], values=pending['values'], rewards=reward,
-            improvement=info['improvement'], used_cost=info['used_cost'])
+            improvement=info['improvement'], used_cost=info['used_cost'],
+            baselines=info.get('baseline_reward', pending['values']))
