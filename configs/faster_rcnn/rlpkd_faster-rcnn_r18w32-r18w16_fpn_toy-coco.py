@@ -20,5 +20,7 @@ train_cfg = dict(
     val_interval=12)
 test_evaluator = [
     {{_base_.test_evaluator}},
-    dict(type='rlpkd.LevelSelectionMetric', level_names=('P2', 'P3', 'P4', 'P5')),
+    # selection rates, adaptivity and, from the toy size groups, per-group rates / MI
+    dict(type='rlpkd.LevelSelectionMetric', level_names=('P2', 'P3', 'P4', 'P5'),
+         group_file='data/toy_coco/annotations/instances_val.json'),
 ]

@@ -20,5 +20,7 @@ train_cfg = dict(
     val_interval=6)
 test_evaluator = [
     {{_base_.test_evaluator}},
-    dict(type='rlpkd.LevelSelectionMetric', level_names=('res2', 'res3', 'res4', 'res5')),
+    # selection rates, adaptivity and, from the toy size groups, per-group rates / MI
+    dict(type='rlpkd.LevelSelectionMetric', level_names=('res2', 'res3', 'res4', 'res5'),
+         group_file='data/toy_folder/size_groups.json'),
 ]

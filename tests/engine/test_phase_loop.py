@@ -28,6 +28,7 @@ def options(data: Path) -> list[str]:
                       'persistent_workers=False')]
     return opts + [
         f'val_evaluator.ann_file={ann_val}', f'test_evaluator.0.ann_file={ann_val}',
+        f'test_evaluator.1.group_file={ann_val}',
         'model.teacher_ckpt=None', 'train_dataloader.batch_size=2',
         'train_cfg.phases.0.epochs=1', 'train_cfg.phases.1.epochs=2',
         'train_cfg.phases.2.epochs=1', 'train_cfg.phases.1.update_interval=4',
@@ -127,6 +128,9 @@ def test_test_tool_reports_selection(run_a):
     assert all(0.0 <= r <= 1.0 for r in rates)
     assert 0.0 <= metrics['selection/cost_fraction'] <= 1.0
     assert 'coco/bbox_mAP' in metrics
+    assert 1 <= metrics['selection/distinct_subsets'] <= 4  # 4 val images
+    assert {f'selection/rate_P2/{g}' for g in ('small', 'large', 'mixed')} <= set(metrics)
+    assert metrics['selection/group_mi'] >= 0
     records = [json.loads(line) for line in dump.read_text().splitlines()]
     assert len(records) == 4 and all(len(r['levels']) == 4 for r in records)
 

@@ -7,12 +7,15 @@
 rl_selector = dict(
     _delete_=True,  # replaces the uniform selector
     type='rlpkd.RLSelector',
-    policy=dict(hidden_dim=256, use_lstm=True, hard_budget=False),
+    # init_keep_prob > 0.5: the untrained greedy policy keeps every level (uniform KD)
+    policy=dict(hidden_dim=256, use_lstm=True, hard_budget=False, init_keep_prob=0.75),
     budget=1.0,            # state: 512 global + 4 x 256 levels + gap + 4 + budget = 1542
     lambda_tradeoff=0.5,   # reward = measured improvement + 0.5 x cost saved
     lookahead_lr=0.01,     # virtual SGD step of the reward, capped by lookahead_max_drop:
     lookahead_max_drop=0.1,  # predicted drop <= 0.1 x the sample's gap (no overshoot)
-    lookahead_chunk=1)     # samples per vectorised reward lookahead (1: least memory)
+    lookahead_chunk=1,     # samples per vectorised reward lookahead (1: least memory)
+    reward_signal='gap',   # 'task': the image's task-loss drop (needs lookahead_chunk=1)
+    self_critical=False)   # True: the greedy choice's reward is the advantage baseline
 
 # PPO of the policy: the learner the RL phases of rlpkd.PhaseTrainLoop name.
 ppo_learner = dict(type='rlpkd.PPOLearner', lr=3e-4, clip_epsilon=0.2, value_coef=0.5,

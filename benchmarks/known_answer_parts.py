@@ -1,0 +1,96 @@
+"""The known-answer benchmark's parts (benchmark code, not the method's code path).
+
+On the toy COCO data every image belongs to a size group (``small`` / ``large`` /
+``mixed`` objects). :class:`KnownAnswerDistiller` makes one teacher level harmful per
+group: it replaces the teacher's ``P2`` by noise on ``large`` images and ``P5`` on
+``small`` images (``mixed`` untouched). The noise is fixed per image and level (seeded by
+the image), with the replaced level's mean and standard deviation, so it is a consistent
+wrong target. With λ = 0 the known answer is: keep every level except the corrupted one
+of the image's group (:data:`KNOWN_ANSWER`). :class:`GroupOracleSelector` is told the
+group and selects exactly that (a reference no fixed subset can reach).
+
+Used through ``custom_imports=dict(imports=['known_answer_parts'])`` with ``benchmarks/``
+on ``PYTHONPATH`` (see ``benchmarks/known_answer.py``).
+"""
+from __future__ import annotations
+
+import json
+import os.path as osp
+import zlib
+from typing import Dict, List, Optional, Sequence
+
+import torch
+from torch import Tensor
+
+from rlpkd.models import PyramidDistiller
+from rlpkd.models.selectors import LevelSelector, Selection, SelectionContext
+from rlpkd.registry import MODELS
+
+#: corrupted teacher level per size group
+CORRUPTED = {'large': 'P2', 'small': 'P5'}
+#: the kept levels P2..P5 the known answer gives each group (λ = 0)
+KNOWN_ANSWER = {'large': (0, 1, 1, 1), 'small': (1, 1, 1, 0), 'mixed': (1, 1, 1, 1)}
+
+
+def load_groups(ann_files: Sequence[str]) -> Dict[str, str]:
+    """``{'<split dir>/<file name>': size group}`` from toy COCO annotation files."""
+    groups = {}
+    for path in ann_files:
+        with open(path) as f:
+            data = json.load(f)
+        split = osp.basename(path)[len('instances_'):-len('.json')]
+        groups.update({f"{split}/{img['file_name']}": img['size_group']
+                       for img in data['images']})
+    return groups
+
+
+def group_of(groups: Dict[str, str], sample) -> Optional[str]:
+    path = sample.metainfo.get('img_path', '')
+    return groups.get(f'{osp.basename(osp.dirname(path))}/{osp.basename(path)}')
+
+
+@MODELS.register_module()
+class KnownAnswerDistiller(PyramidDistiller):
+    """A PyramidDistiller whose teacher level is noise for one size group (module doc).
+
+    Args:
+        ann_files: the toy data's annotation files (train and val), for the groups.
+        **kwargs: :class:`PyramidDistiller` arguments.
+    """
+
+    def __init__(self, ann_files: Sequence[str], **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.groups = load_groups(ann_files)
+
+    def teacher_pyramid(self, inputs: Tensor, data_samples=None) -> List[Tensor]:
+        feats = [f.clone() for f in super().teacher_pyramid(inputs, data_samples)]
+        for i, sample in enumerate(data_samples or []):
+            group = group_of(self.groups, sample)
+            if group not in CORRUPTED:
+                continue
+            level = self.level_names.index(CORRUPTED[group])
+            target = feats[level][i]
+            seed = zlib.crc32(sample.metainfo['img_path'].encode()) + level
+            gen = torch.Generator().manual_seed(seed)
+            noise = torch.randn(target.shape, generator=gen).to(target)
+            feats[level][i] = target.mean() + target.std() * noise
+        return feats
+
+
+@MODELS.register_module()
+class GroupOracleSelector(LevelSelector):
+    """Told each image's size group, keeps the known answer's levels (a reference).
+
+    Args:
+        ann_files: the toy data's annotation files (train and val), for the groups.
+    """
+
+    def __init__(self, ann_files: Sequence[str]) -> None:
+        super().__init__()
+        self.groups = load_groups(ann_files)
+
+    def forward(self, context: SelectionContext) -> Selection:
+        device = context.student_feats[0].device
+        masks = [KNOWN_ANSWER.get(group_of(self.groups, s), (1, 1, 1, 1))
+                 for s in context.data_samples]
+        return Selection(mask=torch.tensor(masks, dtype=torch.float32, device=device))
