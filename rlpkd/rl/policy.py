@@ -41,6 +41,21 @@ def _accepts_one_state(method):
     return wrapper
 
 
+def _normalised_costs(level_costs: Optional[Union[Tensor, Sequence[float]]],
+                      num_levels: int) -> Tensor:
+    """``[L]`` level costs normalised to sum 1 (uniform ``1/L`` for ``None``)."""
+    if level_costs is None:
+        return torch.full((num_levels,), 1.0 / num_levels)
+    costs = torch.as_tensor(level_costs, dtype=torch.float32).detach().clone()
+    if costs.shape != (num_levels,):
+        raise ValueError(f'level_costs must have {num_levels} entries (one per '
+                         f'level), got shape {tuple(costs.shape)}')
+    if not torch.isfinite(costs).all() or (costs < 0).any() or costs.sum() <= 0:
+        raise ValueError(f'level_costs must be finite, >= 0 and not all 0, '
+                         f'got {costs.tolist()}')
+    return costs / costs.sum()
+
+
 def _layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
     """Orthogonal weights with ``gain`` and zero bias, as in CleanRL's PPO."""
     nn.init.orthogonal_(layer.weight, gain)
@@ -114,17 +129,7 @@ class PolicyNetwork(nn.Module):
         self.use_lstm = use_lstm
         self.hard_budget = hard_budget
 
-        if level_costs is None:
-            costs = torch.full((num_layers,), 1.0 / num_layers)
-        else:
-            costs = torch.as_tensor(level_costs, dtype=torch.float32).detach().clone()
-            if costs.shape != (num_layers,):
-                raise ValueError(f'level_costs must have {num_layers} entries (one per '
-                                 f'level), got shape {tuple(costs.shape)}')
-            if not torch.isfinite(costs).all() or (costs < 0).any() or costs.sum() <= 0:
-                raise ValueError(f'level_costs must be finite, >= 0 and not all 0, '
-                                 f'got {costs.tolist()}')
-            costs = costs / costs.sum()
+        costs = _normalised_costs(level_costs, num_layers)
         # the task's costs, not learned: not in the state_dict, so a policy moves between
         # tasks (det -> seg -> cls) and keeps each task's own costs
         self.register_buffer('level_costs', costs.float(), persistent=False)
