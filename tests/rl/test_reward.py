@@ -106,7 +106,7 @@ def test_task_signal_is_the_drop_of_the_images_task_loss():
         params = list(neck.parameters())
         full = torch.autograd.grad(gaps.sum(), params, retain_graph=True)
         selected = torch.autograd.grad((gaps * mask).sum(), params)
-    lr = min(0.01, 0.1 * float(gaps.sum()) / float(sum(g.pow(2).sum() for g in full)))
+    lr = min(0.01, 0.1 * float(gaps.detach().sum()) / float(sum(g.pow(2).sum() for g in full)))
 
     def task_loss(step=None):
         student = copy.deepcopy(distiller.student)
