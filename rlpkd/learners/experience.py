@@ -56,6 +56,9 @@ class PolicyExperience(Experience):
         baselines: ``[N]`` the advantage baseline ``b`` of ``A = r − b``: the critic's
             value (``values``), or with a self-critical selector the reward of the greedy
             choice on the same image.
+        baseline_cost: ``[N]`` the cost fraction the baseline's choice spends (0 for the
+            critic's value), so that a cost price (:class:`rlpkd.rl.budget.CostConstraint`)
+            applies to both sides of ``A``.
     """
 
     states: Tensor
@@ -66,3 +69,4 @@ class PolicyExperience(Experience):
     improvement: Tensor
     used_cost: Tensor
     baselines: Tensor
+    baseline_cost: Tensor

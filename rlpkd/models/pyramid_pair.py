@@ -236,7 +236,7 @@ class PyramidPair:
                 zip(self.level_names, student_feats, teacher_feats)):
             keep = mask[:, level] != 0
             column = s_feat.new_zeros(batch, dtype=torch.float32)
-            if keep.all():
+            if batch and keep.all():  # (an empty batch: no teacher level to compare)
                 column = self.level_pair_loss(name, s_feat, t_feat)
             elif keep.any():
                 index = keep.nonzero().squeeze(1)

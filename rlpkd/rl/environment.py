@@ -38,20 +38,22 @@ class Observation:
 
     Attributes:
         inputs: the pyramid module's positional inputs (batched, detached).
-        teacher_feats: L teacher levels ``[B, C'_l, H_l, W_l]`` (detached).
+        teacher_feats: L teacher levels ``[B, C'_l, H_l, W_l]`` (detached); ``None``
+            until attached when the decision was made before the teacher ran.
         budget: ``[B]`` cost budgets.
         task: the images and data samples (for ``reward_signal='task'``), or ``None``.
     """
 
     inputs: tuple
-    teacher_feats: List[Tensor]
+    teacher_feats: Optional[List[Tensor]]
     budget: Tensor
     task: Optional[TaskInputs] = None
 
     def head(self, k: int) -> 'Observation':
         """The first ``k`` samples, detached."""
-        return Observation(tree_detach(tree_slice(self.inputs, 0, k)),
-                           [t[:k].detach() for t in self.teacher_feats],
+        teacher = None if self.teacher_feats is None else \
+            [t[:k].detach() for t in self.teacher_feats]
+        return Observation(tree_detach(tree_slice(self.inputs, 0, k)), teacher,
                            self.budget[:k].detach(),
                            None if self.task is None else self.task.head(k))
 
@@ -157,11 +159,12 @@ class ParallelDistillationEnv(nn.Module):
 
     @torch.no_grad()
     def states(self, observed: Dict[str, object], student_feats: List[Tensor],
-               teacher_feats: List[Tensor], budget: Optional[Tensor] = None,
+               teacher_feats: Optional[List[Tensor]], budget: Optional[Tensor] = None,
                task: Optional[TaskInputs] = None) -> Tuple[Tensor, Observation]:
         """``(states [B, S], observation)`` of a batch whose student forward ran inside
         :meth:`observe`; ``budget`` ``[B]`` defaults to the env's budget; ``task``: the
-        batch's images and data samples, kept for a task-signal reward."""
+        batch's images and data samples, kept for a task-signal reward. Without
+        ``teacher_feats`` (a decision before the teacher runs) the state's gap is 0."""
         if 'global' not in observed or 'inputs' not in observed:
             raise RuntimeError('the student forward pass did not run the global module '
                                'and the pyramid module inside observe()')
@@ -171,10 +174,12 @@ class ParallelDistillationEnv(nn.Module):
         if budget is None:
             budget = student[0].new_full((student[0].shape[0],), float(self.budget),
                                          dtype=torch.float32)
-        states = self.state_builder(glob, student,
-                                    self.pair.pooled_gap(student, teacher_feats), budget)
+        gap = budget.new_zeros(budget.shape) if teacher_feats is None else \
+            self.pair.pooled_gap(student, teacher_feats)
+        states = self.state_builder(glob, student, gap, budget)
         task = task if self.reward.signal == 'task' else None
-        return states, Observation(observed['inputs'], list(teacher_feats), budget, task)
+        teacher = None if teacher_feats is None else list(teacher_feats)
+        return states, Observation(observed['inputs'], teacher, budget, task)
 
     def score(self, observation: Observation, action: Tensor,
               baseline_action: Optional[Tensor] = None) -> Tuple[Tensor, dict]:

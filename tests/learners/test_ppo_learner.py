@@ -57,6 +57,25 @@ def test_state_dict_round_trip(recorded):
     assert torch.equal(other.ppo.generator.get_state(), learner.ppo.generator.get_state())
 
 
+def test_cost_target_prices_rewards_and_resumes(recorded):
+    """With a cost target the update prices cost at μ, then raises μ while the policy
+    spends more than the target; μ is part of the learner's state."""
+    distiller, records = recorded
+    learner = PPOLearner(distiller.selector, cost_target=0.1, multiplier_lr=0.5,
+                         num_minibatches=2, seed=0)
+    for record in records:
+        learner.add(record)
+    spent = float(torch.cat([r.used_cost for r in records]).mean())
+    stats = learner.update()
+    assert stats['rl/cost_multiplier'] == 0.0  # the first update used μ = 0
+    assert learner.constraint.multiplier == pytest.approx(0.5 * (spent - 0.1))
+    other = PPOLearner(distiller.selector, cost_target=0.1, num_minibatches=2)
+    other.load_state_dict(learner.state_dict())
+    assert other.constraint.multiplier == learner.constraint.multiplier
+    with pytest.raises(KeyError, match=r'train_cfg\.learners\.ppo\.cost_target'):
+        other.load_state_dict(PPOLearner(distiller.selector, num_minibatches=2).state_dict())
+
+
 def test_rejects_other_experience_and_too_small_updates(recorded):
     distiller, _ = recorded
     learner = PPOLearner(distiller.selector, num_minibatches=4)

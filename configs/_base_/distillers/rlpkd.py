@@ -15,11 +15,14 @@ rl_selector = dict(
     lookahead_max_drop=0.1,  # predicted drop <= 0.1 x the sample's gap (no overshoot)
     lookahead_chunk=1,     # samples per vectorised reward lookahead (1: least memory)
     reward_signal='gap',   # 'task': the image's task-loss drop (needs lookahead_chunk=1)
-    self_critical=False)   # True: the greedy choice's reward is the advantage baseline
+    self_critical=False,   # True: the greedy choice's reward is the advantage baseline
+    state_gap='teacher')   # 'none': decide before the teacher runs; skip it where empty
 
 # PPO of the policy: the learner the RL phases of rlpkd.PhaseTrainLoop name.
+# cost_target=c makes the mean distillation cost a constraint E[used] <= c (Lagrange
+# multiplier, dual step multiplier_lr) instead of only the lambda-weighted bonus.
 ppo_learner = dict(type='rlpkd.PPOLearner', lr=3e-4, clip_epsilon=0.2, value_coef=0.5,
                    entropy_coef=0.01, max_grad_norm=0.5, ppo_epochs=4, num_minibatches=4,
-                   seed=0)
+                   seed=0, cost_target=None, multiplier_lr=0.5)
 
 custom_hooks = [dict(type='rlpkd.PolicyStatsHook')]

@@ -161,7 +161,8 @@ class PyramidDistiller(BaseModel):
     def predict_with_selection(self, inputs: Tensor, data_samples) -> list:
         """The student's predictions, each carrying the selector's decision for its image
         (metainfo ``level_selection`` ``[L]`` and the selector's ``info``, e.g. ``used_cost``)."""
-        teacher_feats = self.teacher_pyramid(inputs, data_samples)
+        teacher_feats = None if self.selector.decides_before_teacher else \
+            self.teacher_pyramid(inputs, data_samples)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             results = self.student.predict(inputs, data_samples)
@@ -174,8 +175,14 @@ class PyramidDistiller(BaseModel):
         return results
 
     def loss(self, inputs: Tensor, data_samples) -> Dict[str, Tensor]:
-        """The student's task losses plus ``loss_distill`` (and per-level logs)."""
-        teacher_feats = self.teacher_pyramid(inputs, data_samples)
+        """The student's task losses plus ``loss_distill`` (and per-level logs).
+
+        A selector that :attr:`~rlpkd.models.selectors.LevelSelector.decides_before_teacher`
+        decides on the student's pyramid alone; the teacher then runs only on the samples
+        the selection needs (logged as ``teacher_rate``, the fraction of the batch).
+        """
+        teacher_feats = None if self.selector.decides_before_teacher else \
+            self.teacher_pyramid(inputs, data_samples)
         with self.pair.student_tap.record() as student_feats, \
                 self.selector.observe() as observed:
             losses = self.student.loss(inputs, data_samples)
@@ -192,32 +199,39 @@ class PyramidDistiller(BaseModel):
         benchmark that alters the teacher per sample overrides this (and only this)."""
         return self.pair.teacher_features(inputs)
 
-    def distill_losses(self, student_feats: List[Tensor], teacher_feats: List[Tensor],
+    def distill_losses(self, student_feats: List[Tensor],
+                       teacher_feats: Optional[List[Tensor]],
                        observed: Optional[dict] = None, inputs: Optional[Tensor] = None,
                        data_samples=None) -> Dict[str, Tensor]:
-        """Select levels per sample and return ``loss_distill`` + per-level values."""
+        """Select levels per sample and return ``loss_distill`` + per-level values
+        (``teacher_feats=None``: the selector decides first, :meth:`loss`)."""
         selection = self.selector(SelectionContext(student_feats, teacher_feats,
                                                    self.level_names, observed or {},
                                                    inputs, data_samples))
-        mask = selection.mask
-        columns = self.pair.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [B]
-        pair_loss = torch.stack(columns, dim=1)                               # [B, L]
-        per_level = (mask * pair_loss).mean(dim=0)                            # [L]
+        mask, batch, losses = selection.mask, selection.mask.shape[0], {}
+        if teacher_feats is None:
+            student_feats, teacher_feats, mask = self._teacher_where_needed(
+                selection, student_feats, inputs, data_samples)
+            losses['teacher_rate'] = mask.new_tensor(mask.shape[0] / batch)
+        columns = self.pair.pair_loss_columns(student_feats, teacher_feats, mask)  # L x [K]
+        pair_loss = torch.stack(columns, dim=1)                               # [K, L]
+        per_level = (mask * pair_loss).sum(dim=0) / batch                     # [L]
         if not torch.isfinite(per_level).all():
             bad = [n for n, v in zip(self.level_names, per_level) if not torch.isfinite(v)]
             raise FloatingPointError(f'`model.level_loss` is not finite on level(s) {bad}')
-        weighted, losses = per_level, {}
+        weighted = per_level
         if self.balancer is not None:
             # one graph per level: a level's gradient norm backpropagates its loss only
-            level_losses = [(m * c).mean() for m, c in zip(mask.unbind(dim=1), columns)]
+            level_losses = [(m * c).sum() / batch for m, c in zip(mask.unbind(dim=1), columns)]
             shared = self.get_parameter(self.balancer.param_name)
-            level_weights = self.balancer(level_losses, mask.mean(dim=0), shared)  # [L]
+            level_weights = self.balancer(level_losses, selection.mask.mean(dim=0),
+                                          shared)  # [L]
             weighted = level_weights * per_level
             losses.update(self.balancer.log_vars(level_weights))
         losses['loss_distill'] = self.distill_weight * weighted.mean()
         # how often a level is kept, and its mean weight (they differ for soft masks)
-        rates = (mask != 0).float().mean(dim=0)
-        weights = mask.detach().float().mean(dim=0)
+        rates = (selection.mask != 0).float().mean(dim=0)
+        weights = selection.mask.detach().float().mean(dim=0)
         for name, value, rate, weight in zip(self.level_names, per_level.detach(), rates,
                                              weights):
             losses[f'distill_{name}'] = value
@@ -226,6 +240,22 @@ class PyramidDistiller(BaseModel):
         if 'used_cost' in selection.info:
             losses['distill_cost'] = selection.info['used_cost'].mean()
         return losses
+
+    def _teacher_where_needed(self, selection, student_feats: List[Tensor],
+                              inputs: Tensor, data_samples) -> tuple:
+        """Run the teacher on the samples ``selection`` needs only; return the student
+        levels, teacher levels and mask of those ``K`` samples (``[K, ...]``)."""
+        index = selection.needs_teacher().nonzero().squeeze(1)
+        if len(index) == len(selection.mask):
+            teacher_feats = self.teacher_pyramid(inputs, data_samples)
+        else:
+            samples = None if data_samples is None else [data_samples[i] for i in index]
+            teacher_feats = self.teacher_pyramid(inputs[index], samples) if len(index) else \
+                [None] * len(student_feats)
+            student_feats = [f[index] for f in student_feats]
+        if len(index):
+            self.selector.attach_teacher(teacher_feats, index)
+        return student_feats, teacher_feats, selection.mask[index]
 
 
 def first_non_finite(losses: Dict[str, object]) -> Optional[str]:

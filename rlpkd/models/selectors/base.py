@@ -31,7 +31,8 @@ class SelectionContext:
 
     Attributes:
         student_feats: L tensors ``[B, C_l, H_l, W_l]`` (connectors not yet applied).
-        teacher_feats: L tensors ``[B, C'_l, H_l, W_l]`` (no gradient).
+        teacher_feats: L tensors ``[B, C'_l, H_l, W_l]`` (no gradient); ``None`` for a
+            selector that :attr:`~LevelSelector.decides_before_teacher`.
         level_names: the L level names, e.g. ``('P2', 'P3', 'P4', 'P5')``.
         observed: what the selector's :meth:`LevelSelector.observe` caught during the
             student's forward pass (empty for static selectors).
@@ -41,7 +42,7 @@ class SelectionContext:
     """
 
     student_feats: List[Tensor]
-    teacher_feats: List[Tensor]
+    teacher_feats: Optional[List[Tensor]]
     level_names: Sequence[str]
     observed: Dict[str, object] = field(default_factory=dict)
     inputs: Optional[Tensor] = None
@@ -62,11 +63,21 @@ class Selection:
         log_prob: ``[B]`` log-probability of the sampled mask, for stochastic selectors.
         info: per-sample extras ``[B]`` a selector reports (e.g. ``used_cost``); the
             distiller attaches them to predictions for the evaluation metrics.
+        teacher_needed: ``[B]`` bool, the samples whose teacher pyramid the selector
+            needs after deciding (e.g. to score them); ``None``: those with a kept level.
     """
 
     mask: Tensor
     log_prob: Optional[Tensor] = None
     info: Dict[str, Tensor] = field(default_factory=dict)
+    teacher_needed: Optional[Tensor] = None
+
+    def needs_teacher(self) -> Tensor:
+        """``[B]`` bool: the samples the teacher must run on (a kept level, or
+        :attr:`teacher_needed`); the others' teacher forward is skipped when the
+        selector :attr:`~LevelSelector.decides_before_teacher`."""
+        kept = (self.mask != 0).any(dim=1)
+        return kept if self.teacher_needed is None else kept | self.teacher_needed
 
 
 class LevelSelector(BaseModule):
@@ -81,6 +92,18 @@ class LevelSelector(BaseModule):
     #: whether predictions should carry this selector's (deterministic) decisions;
     #: costs a teacher forward pass at test time, so only learned selectors say yes.
     reports_selection: bool = False
+
+    @property
+    def decides_before_teacher(self) -> bool:
+        """Whether :meth:`forward` decides without the teacher pyramid (the context's
+        ``teacher_feats`` is ``None``); the distiller then runs the teacher only on the
+        samples the selection needs (:meth:`Selection.needs_teacher`) and hands their
+        pyramid to :meth:`attach_teacher`."""
+        return False
+
+    def attach_teacher(self, teacher_feats: List[Tensor], index: Tensor) -> None:
+        """After a decision made before the teacher ran: the teacher pyramid (L tensors
+        ``[K, C'_l, H_l, W_l]``) of the samples ``index`` ``[K]`` (ascending) of the batch."""
 
     def bind(self, pair: 'PyramidPair') -> None:
         """Learn the pyramid this selector serves (:class:`rlpkd.models.PyramidPair`:

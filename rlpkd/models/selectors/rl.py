@@ -56,14 +56,24 @@ class RLSelector(LearnedSelector):
         self_critical: also score the greedy choice on each recorded image and use its
             reward as the advantage baseline (Rennie et al. 2017; BlockDrop) instead of
             the critic's value: a per-image counterfactual.
+        state_gap: the state's gap entry: ``'teacher'`` (the sample's pooled gap to the
+            teacher pyramid: the teacher runs on every sample before the decision) or
+            ``'none'`` (0: the policy decides on the student alone, and the teacher
+            runs only on samples with a kept level or a recorded decision; a real
+            saving where selections are empty).
     """
 
     def __init__(self, policy: Optional[dict] = None, budget: float = 1.0,
                  lambda_tradeoff: float = 0.5, lookahead_lr: float = 0.01,
                  over_budget_penalty: float = 1.0, global_module: str = 'backbone',
                  lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1,
-                 reward_signal: str = 'gap', self_critical: bool = False) -> None:
+                 reward_signal: str = 'gap', self_critical: bool = False,
+                 state_gap: str = 'teacher') -> None:
         super().__init__()
+        if state_gap not in ('teacher', 'none'):
+            raise ValueError(f"`model.selector.state_gap` must be 'teacher' or 'none', got "
+                             f'{state_gap!r}')
+        self.state_gap = state_gap
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
         self.env_cfg = dict(budget=budget, lambda_tradeoff=lambda_tradeoff,
@@ -93,6 +103,17 @@ class RLSelector(LearnedSelector):
     def learnable(self) -> nn.Module:
         return self.policy
 
+    @property
+    def decides_before_teacher(self) -> bool:
+        return self.state_gap == 'none'
+
+    def attach_teacher(self, teacher_feats, index) -> None:
+        """The recorded samples (the batch's first ones, always among ``index``) get
+        their teacher pyramid for scoring."""
+        if self.pending is not None and self.pending['observation'].teacher_feats is None:
+            count = len(self.pending['actions'])
+            self.pending['observation'].teacher_feats = [t[:count] for t in teacher_feats]
+
     def forward(self, context: SelectionContext) -> Selection:
         batch = context.batch_size
         device = context.student_feats[0].device
@@ -111,7 +132,9 @@ class RLSelector(LearnedSelector):
                 self.pending = self._record(observation.head(record), states[:record],
                                             action[:record], log_prob[:record],
                                             value[:record])
-        return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used))
+        recorded = torch.arange(batch, device=device) < record
+        return Selection(mask=action, log_prob=log_prob, info=dict(used_cost=used),
+                         teacher_needed=recorded)
 
     def _record(self, observation: Observation, states, actions, log_probs, values) -> dict:
         """What scoring the recorded samples needs (all detached, ``[k, ...]``)."""
@@ -127,10 +150,13 @@ class RLSelector(LearnedSelector):
             return None
         pending, self.pending = self.pending, None
         observation: Observation = pending['observation']
-        reward, info = self.env.score(observation, pending['actions'],
-                                      pending['baseline_actions'])
+        baseline = pending['baseline_actions']
+        reward, info = self.env.score(observation, pending['actions'], baseline)
+        baseline_cost = torch.zeros_like(reward) if baseline is None else \
+            self.env.cost_model.used_fraction(baseline)
         return PolicyExperience(
             states=pending['states'], actions=pending['actions'],
             log_probs=pending['log_probs'], values=pending['values'], rewards=reward,
             improvement=info['improvement'], used_cost=info['used_cost'],
-            baselines=info.get('baseline_reward', pending['values']))
+            baselines=info.get('baseline_reward', pending['values']),
+            baseline_cost=baseline_cost)
