@@ -9,12 +9,14 @@
 - :mod:`~rlpkd.rl.policy`: the LSTM / independent Bernoulli policy (``PolicyNetwork``);
 - :mod:`~rlpkd.rl.gae`, :mod:`~rlpkd.rl.buffer`, :mod:`~rlpkd.rl.ppo`: GAE, the rollout
   buffer and ``PPOTrainer``.
+- :mod:`~rlpkd.rl.meta_learning`: MAML of the policy across tasks (``MAMLTrainer``).
 """
 from .buffer import RolloutBuffer
 from .contextual import ContextualSelectionEnv
 from .cost_model import LevelCostModel
 from .environment import DistillationEnvironment, ParallelDistillationEnv
 from .gae import compute_gae
+from .meta_learning import MAMLTrainer
 from .policy import PolicyNetwork
 from .ppo import PPOTrainer
 from .reward import LookaheadReward
@@ -22,4 +24,5 @@ from .state import StateBuilder, StateLayout
 
 __all__ = ['RolloutBuffer', 'ContextualSelectionEnv', 'LevelCostModel',
            'DistillationEnvironment', 'ParallelDistillationEnv', 'compute_gae',
-           'LookaheadReward', 'PolicyNetwork', 'PPOTrainer', 'StateBuilder', 'StateLayout']
+           'LookaheadReward', 'MAMLTrainer', 'PolicyNetwork', 'PPOTrainer', 'StateBuilder',
+           'StateLayout']

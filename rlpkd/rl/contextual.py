@@ -49,12 +49,15 @@ class ContextualSelectionEnv:
         budgets: budgets drawn uniformly per sample; ``(1.0,)`` = unconstrained.
         over_budget_penalty: reward penalty per unit of cost over budget.
         seed: seed of the feature embedding and of the sample stream.
+        embedding: ``[K, feature_dim]`` mean features of the types, e.g. shared by a
+            family of tasks (:mod:`rlpkd.rl.task_family`); default drawn from ``seed``.
     """
 
     def __init__(self, usefulness: Sequence[Sequence[float]] = DEFAULT_USEFULNESS,
                  costs: Sequence[float] = DEFAULT_COSTS, lambda_tradeoff: float = 0.5,
                  feature_dim: int = 16, noise: float = 0.5, budgets: Sequence[float] = (1.0,),
-                 over_budget_penalty: float = 2.0, seed: int = 0) -> None:
+                 over_budget_penalty: float = 2.0, seed: int = 0,
+                 embedding: Optional[Tensor] = None) -> None:
         self.usefulness = torch.tensor(usefulness, dtype=torch.float32)
         self.costs = torch.tensor(costs, dtype=torch.float32)
         self.lambda_tradeoff = lambda_tradeoff
@@ -62,7 +65,12 @@ class ContextualSelectionEnv:
         self.budgets = torch.tensor(budgets, dtype=torch.float32)
         self.over_budget_penalty = over_budget_penalty
         self.generator = torch.Generator().manual_seed(seed)
-        self.embedding = torch.randn(self.num_types, feature_dim, generator=self.generator)
+        if embedding is None:
+            embedding = torch.randn(self.num_types, feature_dim, generator=self.generator)
+        elif embedding.shape[0] != self.num_types:
+            raise ValueError(f'embedding has {embedding.shape[0]} rows, usefulness has '
+                             f'{self.num_types} types')
+        self.embedding = embedding.float()
         self.subsets = torch.tensor(list(itertools.product((0.0, 1.0), repeat=self.num_levels)))
         self._types: Optional[Tensor] = None
         self._budget: Optional[Tensor] = None

@@ -66,6 +66,61 @@ def value_loss(values: Tensor, returns: Tensor, old_values: Tensor | None = None
     return 0.5 * torch.max(unclipped, clipped).mean()
 
 
+def flatten_rollout(rollout: dict[str, Tensor], gamma: float, gae_lambda: float,
+                    device: torch.device | None = None,
+                    dtype: torch.dtype = torch.float32) -> dict[str, Tensor]:
+    """GAE over a rollout, then its ``N = T * B`` flat samples (detached, ``dtype``).
+
+    Args:
+        rollout: ``states [T, B, S]``, ``actions [T, B, L]``, ``rewards``, ``values``,
+            ``log_probs``, ``dones`` ``[T, B]`` (optional ``last_values [B]``, default 0);
+            or a batch that already has ``advantages`` and ``returns``.
+
+    Returns:
+        ``states [N, S]``, ``actions [N, L]``, ``log_probs``, ``values`` (where given),
+        ``advantages``, ``returns`` ``[N]``.
+    """
+    data = {k: torch.as_tensor(v).detach().to(device, dtype) for k, v in rollout.items()}
+    if 'advantages' not in data:
+        rewards = data['rewards']
+        last_values = data.get('last_values', rewards.new_zeros(rewards.shape[1]))
+        data['advantages'], data['returns'] = compute_gae(
+            rewards, data['values'], data['dones'], last_values, gamma, gae_lambda)
+    n = data['advantages'].numel()
+    flat = dict(states=data['states'].reshape(n, -1), actions=data['actions'].reshape(n, -1),
+                log_probs=data['log_probs'].reshape(n),
+                advantages=data['advantages'].reshape(n), returns=data['returns'].reshape(n))
+    if 'values' in data:
+        flat['values'] = data['values'].reshape(n)
+    return flat
+
+
+def ppo_loss(policy: nn.Module, batch: dict[str, Tensor], clip_epsilon: float,
+             value_coef: float, entropy_coef: float, normalize_advantage: bool = True,
+             clip_value_loss: float | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+    """PPO's loss of ``policy`` on flat samples (keys of :func:`flatten_rollout`):
+    ``ppo_policy_loss(r, Â, ε) + c_v · value_loss − c_e · mean(H)``, ``r = π(a|s) / π_old``,
+    ``Â`` normalised over the batch. ``policy`` is a module or a callable with its
+    ``evaluate_actions`` signature (MAML passes a functional call). Returns ``(loss,
+    parts)``: ``log_ratio``, ``ratio`` ``[N]``, ``policy_loss``, ``value_loss``,
+    ``entropy`` (with graph).
+    """
+    evaluate = policy.evaluate_actions if isinstance(policy, nn.Module) else policy
+    new_log_prob, entropy, new_value = evaluate(batch['states'], batch['actions'])
+    log_ratio = new_log_prob - batch['log_probs']
+    ratio = log_ratio.exp()
+    advantages = batch['advantages']
+    if normalize_advantage and advantages.numel() > 1:
+        advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
+    pg_loss = ppo_policy_loss(ratio, advantages, clip_epsilon)
+    v_loss = value_loss(new_value, batch['returns'], old_values=batch.get('values'),
+                        clip_range=clip_value_loss)
+    entropy_mean = entropy.mean()
+    loss = pg_loss + value_coef * v_loss - entropy_coef * entropy_mean
+    return loss, dict(log_ratio=log_ratio, ratio=ratio, policy_loss=pg_loss,
+                      value_loss=v_loss, entropy=entropy_mean)
+
+
 # ---------------------------------------------------------------- trainer
 
 
@@ -149,47 +204,29 @@ class PPOTrainer:
         return result
 
     def flatten_rollout(self, rollout: dict[str, Tensor]) -> dict[str, Tensor]:
-        """GAE over the rollout, then ``T * B`` flat samples: ``states [N, S]``,
-        ``actions [N, L]``, ``log_probs``, ``values``, ``advantages``, ``returns`` ``[N]``."""
+        """:func:`flatten_rollout` with this trainer's GAE settings, on its device."""
         device = next(self.policy.parameters()).device
-        data = {k: v.detach().to(device, torch.float32) for k, v in rollout.items()}
-        rewards, values, dones = data['rewards'], data['values'], data['dones']
-        last_values = data.get('last_values', torch.zeros(rewards.shape[1], device=device))
-        advantages, returns = compute_gae(rewards, values, dones, last_values,
-                                          self.gamma, self.gae_lambda)
-        n = rewards.numel()
-        return dict(states=data['states'].reshape(n, -1),
-                    actions=data['actions'].reshape(n, -1),
-                    log_probs=data['log_probs'].reshape(n), values=values.reshape(n),
-                    advantages=advantages.reshape(n), returns=returns.reshape(n))
+        return flatten_rollout(rollout, self.gamma, self.gae_lambda, device)
 
     def update_minibatch(self, mb: dict[str, Tensor]) -> dict[str, Tensor]:
         """One Adam step on a minibatch (keys of :meth:`flatten_rollout`); gradients
         and the KL are averaged over ranks, so every rank takes the same step and the
         same early-stop decision. Returns detached ``ratio [n]``, ``policy_loss``,
         ``value_loss``, ``entropy``, ``clip_fraction``, ``approx_kl``."""
-        new_log_prob, entropy, new_value = self.policy.evaluate_actions(mb['states'],
-                                                                        mb['actions'])
-        log_ratio = new_log_prob - mb['log_probs']
-        ratio = log_ratio.exp()
-        advantages = mb['advantages']
-        if self.normalize_advantage and advantages.numel() > 1:
-            advantages = (advantages - advantages.mean()) / (advantages.std() + 1e-8)
-        pg_loss = ppo_policy_loss(ratio, advantages, self.clip_epsilon)
-        v_loss = value_loss(new_value, mb['returns'], old_values=mb['values'],
-                            clip_range=self.clip_value_loss)
-        entropy_mean = entropy.mean()
-        loss = pg_loss + self.value_coef * v_loss - self.entropy_coef * entropy_mean
-
+        loss, parts = ppo_loss(self.policy, mb, self.clip_epsilon, self.value_coef,
+                               self.entropy_coef, self.normalize_advantage,
+                               self.clip_value_loss)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.average_gradients()  # before clipping: the clipped step is the same everywhere
         nn.utils.clip_grad_norm_(self.policy.parameters(), self.max_grad_norm)
         self.optimizer.step()
         with torch.no_grad():
-            (kl,) = mean_over_ranks([approx_kl(log_ratio)])
-            return dict(ratio=ratio.detach(), policy_loss=pg_loss.detach(),
-                        value_loss=v_loss.detach(), entropy=entropy_mean.detach(),
+            (kl,) = mean_over_ranks([approx_kl(parts['log_ratio'])])
+            ratio = parts['ratio'].detach()
+            return dict(ratio=ratio, policy_loss=parts['policy_loss'].detach(),
+                        value_loss=parts['value_loss'].detach(),
+                        entropy=parts['entropy'].detach(),
                         clip_fraction=clip_fraction(ratio, self.clip_epsilon), approx_kl=kl)
 
     def average_gradients(self) -> None:

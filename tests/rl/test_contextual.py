@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from rlpkd.rl.contextual import ContextualSelectionEnv, train_ppo
+from rlpkd.rl.task_family import ContextualTaskFamily
 
 
 def test_hand_computed_optimum():
@@ -34,3 +35,30 @@ def test_short_ppo_run_beats_random_and_fixed_subsets():
     ref = result['references']
     assert result['final_reward'] > ref['random'] + 0.3
     assert result['final_reward'] > ref['best_fixed']
+
+
+def test_task_family_draws_distinct_reproducible_tasks():
+    family = ContextualTaskFamily(seed=0)
+    usefulness, costs = family.task_parameters(3)
+    assert usefulness.shape == (4, 4) and costs.shape == (4,)
+    torch.testing.assert_close(usefulness.sum(dim=1), torch.ones(4))
+    assert costs.sum().item() == pytest.approx(1.0)
+    assert ((usefulness > 0).sum(dim=1) <= family.max_useful_levels).all()
+    again = ContextualTaskFamily(seed=0).task_parameters(3)
+    assert torch.equal(again[0], usefulness) and torch.equal(again[1], costs)
+    # the family seed changes the tasks too (torch's CPU generator keeps only 32 bits of
+    # a seed, so a naive (seed << 32) + task_id would not)
+    assert not torch.equal(ContextualTaskFamily(seed=1).task_parameters(3)[0], usefulness)
+
+
+def test_task_family_optima_depend_on_the_task_not_the_state():
+    family = ContextualTaskFamily(seed=0)
+    types, budget = torch.arange(4), torch.ones(4)
+    optima = set()
+    for task_id in range(8):
+        env = family.sample_task(task_id)
+        assert env.embedding is family.embedding     # one state space for all tasks
+        optima.add(tuple(map(tuple, env.oracle(types, budget)[1].tolist())))
+    assert len(optima) == 8                           # every task has its own optimum
+    with pytest.raises(ValueError, match='embedding has 4 rows'):
+        ContextualSelectionEnv(usefulness=[[1.0, 0, 0, 0]] * 2, embedding=family.embedding)

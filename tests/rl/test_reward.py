@@ -151,3 +151,31 @@ def test_task_signal_settings_are_checked():
         ParallelDistillationEnv(distiller, reward_signal='accuracy')
     with pytest.raises(ValueError, match=r'lookahead_chunk=1'):
         ParallelDistillationEnv(distiller, reward_signal='task', lookahead_chunk=4)
+
+
+def test_task_signal_prefers_dropping_a_noise_level_the_gap_signal_does_not():
+    """Known answer by construction: one image, the teacher's P5 replaced by noise.
+    The task reward scores "drop P5" above "keep every level"; the gap reward (the
+    prototype's) scores keeping the noise level higher, since it closes a larger gap."""
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.rl.reward import TaskInputs
+    from rlpkd.testing import build_distiller, det_batch
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.eval()
+    batch = det_batch(distiller, num_images=1)
+    clean = distiller.pair.teacher_features(batch['inputs'])
+    noisy = clean[:3] + [clean[3].mean() + 30 * clean[3].std() * torch.randn_like(clean[3])]
+    every, drop_p5 = torch.ones(1, 4), torch.tensor([[1, 1, 1, 0.]])
+    rewards = {}
+    for signal in ('task', 'gap'):
+        env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, reward_signal=signal)
+        with distiller.pair.student_tap.record() as student, env.observe() as observed:
+            distiller.student.loss(batch['inputs'], batch['data_samples'])
+        _, observation = env.states(observed, student, noisy, task=TaskInputs(
+            batch['inputs'], batch['data_samples']))
+        reward, info = env.score(observation, every, baseline_action=drop_p5)
+        rewards[signal] = (float(reward), float(info['baseline_reward']))
+    assert rewards['task'][0] < rewards['task'][1]  # keep all < drop the noise level
+    assert rewards['gap'][0] > rewards['gap'][1]
