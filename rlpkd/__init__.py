@@ -4,7 +4,7 @@ Importing the package registers every component in the ``rlpkd`` registries.
 """
 # models first: the selectors import rlpkd.rl, which imports rlpkd.models.taps
 from . import models  # noqa: F401, I001  (register components)
-from . import engine, evaluation, learners  # noqa: F401, E402
+from . import engine, evaluation, learners, nas  # noqa: F401, E402
 from .registry import MODELS
 
 __version__ = '0.1.0'

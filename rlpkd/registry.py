@@ -5,6 +5,7 @@ A config of any OpenMMLab project reaches these components with
 (or a plain ``type='PyramidDistiller'`` when ``default_scope = 'rlpkd'``).
 """
 from mmengine.config.utils import MODULE2PACKAGE
+from mmengine.registry import DATA_SAMPLERS as MMENGINE_DATA_SAMPLERS
 from mmengine.registry import HOOKS as MMENGINE_HOOKS
 from mmengine.registry import LOOPS as MMENGINE_LOOPS
 from mmengine.registry import METRICS as MMENGINE_METRICS
@@ -29,13 +30,16 @@ HOOKS = Registry('hook', parent=MMENGINE_HOOKS, scope='rlpkd',
 LEARNERS = Registry('learner', scope='rlpkd', locations=['rlpkd.learners'])
 METRICS = Registry('metric', parent=MMENGINE_METRICS, scope='rlpkd',
                    locations=['rlpkd.evaluation'])
+#: data samplers (the held-out split of the NAS search configs)
+DATA_SAMPLERS = Registry('data sampler', parent=MMENGINE_DATA_SAMPLERS, scope='rlpkd',
+                         locations=['rlpkd.nas'])
 
 
 def registered_names() -> set:
     """Every name registered in rlpkd's own registries (what ``type='X'`` finds in scope
     ``rlpkd``), their modules imported first."""
     names = set()
-    for registry in (MODELS, LOOPS, HOOKS, LEARNERS, METRICS):
+    for registry in (MODELS, LOOPS, HOOKS, LEARNERS, METRICS, DATA_SAMPLERS):
         registry.import_from_location()
         names.update(registry.module_dict)
     return names

@@ -9,3 +9,6 @@ from .experience import Experience, PolicyExperience
 from .ppo import PPOLearner
 
 __all__ = ['Experience', 'PolicyExperience', 'Learner', 'PPOLearner']
+from .architecture import ArchitectureExperience, ArchitectureLearner  # noqa: E402
+
+__all__ += ['ArchitectureExperience', 'ArchitectureLearner']

@@ -41,7 +41,7 @@ class Observation:
         teacher_feats: L teacher levels ``[B, C'_l, H_l, W_l]`` (detached); ``None``
             until attached when the decision was made before the teacher ran.
         budget: ``[B]`` cost budgets.
-        task: the images and data samples (for ``reward_signal='task'``), or ``None``.
+        task: the images and data samples (for the task reward signals), or ``None``.
     """
 
     inputs: tuple
@@ -105,7 +105,8 @@ class ParallelDistillationEnv(nn.Module):
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_module: student module whose last output is the state's global feature
             (``model.selector.global_module``).
-        reward_signal: ``'gap'`` or ``'task'`` (:class:`LookaheadReward` ``signal``).
+        reward_signal: ``'gap'``, ``'task'`` or ``'alignment'`` (:class:`LookaheadReward`
+            ``signal``).
         pair_kwargs: ``pyramid``, ``level_loss``, ``connector``, ``probe_size`` of
             :meth:`~rlpkd.models.PyramidPair.from_models` (``(teacher, student)`` form).
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,
@@ -177,7 +178,7 @@ class ParallelDistillationEnv(nn.Module):
         gap = budget.new_zeros(budget.shape) if teacher_feats is None else \
             self.pair.pooled_gap(student, teacher_feats)
         states = self.state_builder(glob, student, gap, budget)
-        task = task if self.reward.signal == 'task' else None
+        task = task if self.reward.needs_task else None
         teacher = None if teacher_feats is None else list(teacher_feats)
         return states, Observation(observed['inputs'], teacher, budget, task)
 
@@ -195,7 +196,7 @@ class ParallelDistillationEnv(nn.Module):
     def reset(self, inputs: Tensor, budget: Optional[Tensor] = None,
               data_samples: Optional[list] = None) -> Tensor:
         """Observe a batch of preprocessed images ``[B, 3, H, W]``; return states ``[B, S]``
-        (``data_samples``: their ground truth, needed by ``reward_signal='task'``).
+        (``data_samples``: their ground truth, needed by the task reward signals).
 
         Both networks and the connectors run in eval mode (no running statistic changes,
         and a batch gives each sample the state it gets alone).

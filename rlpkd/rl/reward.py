@@ -26,6 +26,15 @@ student (``torch.func.functional_call``), in eval mode, under a fixed random see
 same proposal / RoI sampling before and after the step); it costs one student forward
 per evaluated step, so it needs ``lookahead_chunk=1``.
 
+``signal='alignment'`` is the same quantity to first order, computed exactly: the
+predicted drop per unit step, ``∇_θ T · ∇_θ Σ_l a_l loss_l`` (the alignment of the
+selected levels' distillation gradient with the image's task gradient; cf. gradient
+alignment between auxiliary and main tasks, Du et al. 2018, "Adapting auxiliary losses
+using gradient similarity"), normalised by ``|∇T · ∇G|`` and clipped like ``'task'``. It
+needs one student forward + backward per sample and no evaluation after a step, so it
+is free of what makes the finite step noisy on detectors (proposals and RoI sampling
+that change discretely with the parameters).
+
 A *baseline* action (e.g. the greedy policy's choice on the same image: the
 self-critical baseline of Rennie et al., CVPR 2017, used by BlockDrop) is scored with
 the same virtual-step size, at one more vector-Jacobian product and evaluation.
@@ -42,21 +51,28 @@ phase loop scores only every ``collect_interval``-th iteration of a phase.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 
 import torch
 from torch import Tensor
-from torch.func import functional_call, vjp, vmap
+from torch.func import vjp, vmap
 
-from rlpkd.utils import eval_mode, without_activation_checkpointing
+from rlpkd.models.pyramid_functional import (  # noqa: F401  (TaskInputs, total_loss: API)
+    PyramidFunctional,
+    TaskInputs,
+    autograd_grads,
+    total_loss,
+    virtual_step,
+)
 
 from .cost_model import LevelCostModel
 
 if TYPE_CHECKING:
     from rlpkd.models.pyramid_pair import PyramidPair
 
-SIGNALS = ('gap', 'task')
+SIGNALS = ('gap', 'task', 'alignment')
+#: the signals that re-run the student's task loss on the sample's ground truth
+TASK_SIGNALS = ('task', 'alignment')
 
 
 class LookaheadReward:
@@ -76,8 +92,9 @@ class LookaheadReward:
             backbone: after 30 warm-up steps every sample's gap rose at η = 0.01).
         lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
             1 = one at a time, without vmap. Results do not depend on it.
-        signal: ``'gap'`` (the distillation gap, the prototype's reward) or ``'task'``
-            (the sample's task loss; module docstring).
+        signal: ``'gap'`` (the distillation gap, the prototype's reward), ``'task'``
+            (the sample's task loss) or ``'alignment'`` (its first-order version;
+            module docstring).
 
     Raises:
         ValueError: naming ``model.selector.lookahead_chunk`` / ``lookahead_max_drop``
@@ -92,25 +109,19 @@ class LookaheadReward:
         if signal not in SIGNALS:
             raise ValueError(f'reward_signal (model.selector.reward_signal) must be one of '
                              f'{SIGNALS}, got {signal!r}')
-        if signal == 'task' and lookahead_chunk != 1:
-            raise ValueError('model.selector.reward_signal=\'task\' re-runs the student per '
-                             'sample and needs model.selector.lookahead_chunk=1')
+        if signal in TASK_SIGNALS and lookahead_chunk != 1:
+            raise ValueError(f'model.selector.reward_signal={signal!r} re-runs the student '
+                             'per sample and needs model.selector.lookahead_chunk=1')
         if lookahead_chunk < 1:
             raise ValueError('lookahead_chunk (model.selector.lookahead_chunk) must be >= 1, '
                              f'got {lookahead_chunk}')
         if not lookahead_max_drop > 0:
             raise ValueError('lookahead_max_drop (model.selector.lookahead_max_drop) must be '
                              f'> 0, got {lookahead_max_drop}')
-        module = pair.student_tap.module_name
-        if module is None:
-            raise ValueError('the reward needs the student pyramid to come from one module '
-                             '(model.pyramid.student.module), got '
-                             f'{sorted({name for name, _ in pair.student_tap.sources})}')
+        self.functional = PyramidFunctional(pair, user='the RL reward')
         self.pair = pair
         self.signal = signal
-        self.module_name = module
-        self.pyramid_module = pair.student_module(module, 'model.pyramid.student.module')
-        self.indices = pair.student_tap.indices
+        self.pyramid_module = self.functional.module
         self.cost_model = cost_model
         self.lambda_tradeoff = lambda_tradeoff
         self.lookahead_lr = lookahead_lr
@@ -122,6 +133,11 @@ class LookaheadReward:
     def level_names(self) -> Tuple[str, ...]:
         return self.pair.level_names
 
+    @property
+    def needs_task(self) -> bool:
+        """Whether scoring needs the batch's images and ground truth (:class:`TaskInputs`)."""
+        return self.signal in TASK_SIGNALS
+
     def score(self, args: tuple, teacher_feats: List[Tensor], action: Tensor,
               budget: Tensor, baseline_action: Optional[Tensor] = None,
               task: Optional['TaskInputs'] = None) -> Tuple[Tensor, dict]:
@@ -129,7 +145,7 @@ class LookaheadReward:
 
         ``args``: the pyramid module's positional inputs (batched), as caught during the
         student's forward pass; ``task``: the batch's images and data samples (needed by
-        ``signal='task'``). ``info``: ``improvement``, ``used_cost``, ``saved_cost``
+        the task signals). ``info``: ``improvement``, ``used_cost``, ``saved_cost``
         ``[B]``, and with ``baseline_action`` ``[B, L]`` also ``baseline_reward`` ``[B]``.
         """
         actions = [action] + ([baseline_action] if baseline_action is not None else [])
@@ -179,20 +195,18 @@ class LookaheadReward:
         """``[B, 1 + K]``: per sample, the drop of the measured signal (gap or task
         loss) after the full step, then after the step on each of ``masks[:, k]``
         (``masks``: ``[B, K, L]``); all steps of a sample have the same size."""
-        if self.signal == 'task' and task is None:
-            raise ValueError("reward_signal='task' needs the batch's images and data "
-                             'samples')
+        if self.needs_task and task is None:
+            raise ValueError(f'reward_signal={self.signal!r} needs the batch\'s images and '
+                             'data samples')
         # float32 throughout: under AMP the caught inputs may be half precision, while
         # the lookahead runs outside autocast on the float32 parameters
         args = tree_detach(args, torch.float32)
         teacher_feats = tuple(t.detach().float() for t in teacher_feats)
         masks = masks.detach().float()
-        params = {k: v.detach() for k, v in self.pyramid_module.named_parameters()}
+        params = self.functional.params()
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
-        with eval_mode(self.pair.connectors, self.pyramid_module), torch.enable_grad(), \
-                without_activation_checkpointing(self.pyramid_module), \
-                self._named_failures():
+        with self.functional.context(), self._named_failures():
             if self.lookahead_chunk == 1:
                 drops = torch.stack([
                     self._sample_drops(params, tree_slice(args, i, i + 1),
@@ -225,68 +239,31 @@ class LookaheadReward:
                       sample_teacher: List[Tensor], masks: Tensor,
                       task: Optional['TaskInputs'] = None) -> Tensor:
         """``[1 + K]`` drops (full, each of ``masks`` ``[K, L]``) of one sample (inputs
-        of batch size 1; ``task``: its image and data sample for ``signal='task'``)."""
+        of batch size 1; ``task``: its image and data sample for the task signals)."""
         def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
-            outs = functional_call(self.pyramid_module, p, sample_args, strict=False)
-            return torch.stack([
-                self.pair.level_pair_loss(name, outs if i is None else outs[i], t)[0]
-                for name, i, t in zip(self.level_names, self.indices, sample_teacher)])
+            return self.functional.level_losses(p, sample_args, sample_teacher)[0]
 
         def measured(p: Dict[str, Tensor]) -> Tensor:  # the signal whose drop is scored
             if self.signal == 'gap':
                 return gaps(p).sum()
-            return self._task_loss(p, task)
+            return self.functional.task_loss(p, task)
 
         before, pullback = vjp(gaps, params)
         gap = before.detach().sum()
         full = pullback(torch.ones_like(masks[0]))[0]                        # ∇G
         steps = [full] + [pullback(m)[0] for m in masks]                     # ∇Σ_sel
+        if self.signal == 'alignment':  # first-order drops per unit step: ∇T · step
+            task_grad = autograd_grads(lambda p: self.functional.task_loss(p, task),
+                                       params)[1]
+            return torch.stack([sum((task_grad[k] * step[k]).sum() for k in params)
+                                for step in steps]).detach()
         sq_norm = sum(g.pow(2).sum() for g in full.values())
         lr = torch.clamp(self.lookahead_max_drop * gap / sq_norm.clamp(min=1e-12),
                          max=self.lookahead_lr)
         with torch.no_grad():
             start = gap if self.signal == 'gap' else measured(params)
-            return torch.stack([
-                start - measured({k: v - lr * step[k] for k, v in params.items()})
-                for step in steps])
-
-    def _task_loss(self, params: Dict[str, Tensor], task: 'TaskInputs') -> Tensor:
-        """The student's task loss on one sample with the pyramid module's parameters
-        replaced by ``params``: eval mode, a fixed seed (same sampling every call)."""
-        named = {f'{self.module_name}.{k}': v for k, v in params.items()}
-        device = task.images.device
-        with eval_mode(self.pair.student), \
-                torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
-            torch.manual_seed(0)
-            losses = functional_call(self.pair.student, named, (task.images,),
-                                     dict(data_samples=task.data_samples, mode='loss'),
-                                     strict=False)
-        return total_loss(losses)
-
-
-@dataclass
-class TaskInputs:
-    """What re-running the student's task loss needs: ``images`` ``[B, C, H, W]``
-    (preprocessed) and their ``data_samples`` (ground truth)."""
-
-    images: Tensor
-    data_samples: list
-
-    def sample(self, i: int) -> 'TaskInputs':
-        return TaskInputs(self.images[i:i + 1].float(), [self.data_samples[i]])
-
-    def head(self, k: int) -> 'TaskInputs':
-        return TaskInputs(self.images[:k].detach(), list(self.data_samples[:k]))
-
-
-def total_loss(losses: Dict[str, object]) -> Tensor:
-    """Sum of the loss terms of a model's loss dict (keys with ``loss``; a value may be a
-    list of tensors), as mmengine's ``parse_losses`` sums them."""
-    terms = []
-    for key, value in losses.items():
-        if 'loss' in key:
-            terms += [v.sum() for v in (value if isinstance(value, (list, tuple)) else [value])]
-    return torch.stack(terms).sum()
+            return torch.stack([start - measured(virtual_step(params, step, lr))
+                                for step in steps])
 
 
 def tree_slice(args, start: int, stop: int):

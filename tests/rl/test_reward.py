@@ -124,6 +124,39 @@ def test_task_signal_is_the_drop_of_the_images_task_loss():
     assert (drops != 0).all()
 
 
+def test_alignment_signal_is_the_task_gradient_dot_the_distillation_gradient():
+    """Plain autograd on the neck: ∇T · ∇(Σ_sel level losses) for the full and a
+    selected mask, T the image's task loss (eval mode, seed 0)."""
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.rl.reward import total_loss
+    from rlpkd.testing import build_distiller, det_batch
+    from rlpkd.utils import eval_mode
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, reward_signal='alignment')
+    batch = det_batch(distiller, num_images=1)
+    env.reset(batch['inputs'], data_samples=batch['data_samples'])
+    observation = env._episode['observation']
+    mask = torch.tensor([1, 0, 1, 0.])
+    drops = env.reward.lookahead_drops_many(observation.inputs, observation.teacher_feats,
+                                            mask.view(1, 1, 4), observation.task)[0]
+    pair, neck = distiller.pair, distiller.student.neck
+    params = list(neck.parameters())
+    with eval_mode(distiller), torch.random.fork_rng():
+        outs = neck(*observation.inputs)
+        gaps = torch.stack([pair.level_pair_loss(n, o, t)[0] for n, o, t in
+                            zip(pair.level_names, outs, observation.teacher_feats)])
+        full = torch.autograd.grad(gaps.sum(), params, retain_graph=True)
+        selected = torch.autograd.grad((gaps * mask).sum(), params)
+        torch.manual_seed(0)
+        task = torch.autograd.grad(total_loss(distiller.student.loss(
+            batch['inputs'], batch['data_samples'])), params)
+    expected = torch.stack([sum((t * g).sum() for t, g in zip(task, step))
+                            for step in (full, selected)])
+    torch.testing.assert_close(drops, expected, rtol=1e-4, atol=1e-6)
+
+
 def test_self_critical_baseline_is_the_greedy_choices_reward():
     """Scoring a baseline action uses the same step size: scored alone as the main
     action, it gets the same reward."""
@@ -153,9 +186,9 @@ def test_task_signal_settings_are_checked():
         ParallelDistillationEnv(distiller, reward_signal='task', lookahead_chunk=4)
 
 
-def test_task_signal_prefers_dropping_a_noise_level_the_gap_signal_does_not():
+def test_task_signals_prefer_dropping_a_noise_level_the_gap_signal_does_not():
     """Known answer by construction: one image, the teacher's P5 replaced by noise.
-    The task reward scores "drop P5" above "keep every level"; the gap reward (the
+    The task rewards score "drop P5" above "keep every level"; the gap reward (the
     prototype's) scores keeping the noise level higher, since it closes a larger gap."""
     from rlpkd.rl.environment import ParallelDistillationEnv
     from rlpkd.rl.reward import TaskInputs
@@ -169,7 +202,7 @@ def test_task_signal_prefers_dropping_a_noise_level_the_gap_signal_does_not():
     noisy = clean[:3] + [clean[3].mean() + 30 * clean[3].std() * torch.randn_like(clean[3])]
     every, drop_p5 = torch.ones(1, 4), torch.tensor([[1, 1, 1, 0.]])
     rewards = {}
-    for signal in ('task', 'gap'):
+    for signal in ('task', 'alignment', 'gap'):
         env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, reward_signal=signal)
         with distiller.pair.student_tap.record() as student, env.observe() as observed:
             distiller.student.loss(batch['inputs'], batch['data_samples'])
@@ -178,4 +211,5 @@ def test_task_signal_prefers_dropping_a_noise_level_the_gap_signal_does_not():
         reward, info = env.score(observation, every, baseline_action=drop_p5)
         rewards[signal] = (float(reward), float(info['baseline_reward']))
     assert rewards['task'][0] < rewards['task'][1]  # keep all < drop the noise level
+    assert rewards['alignment'][0] < rewards['alignment'][1]
     assert rewards['gap'][0] > rewards['gap'][1]

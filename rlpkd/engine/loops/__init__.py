@@ -1,3 +1,4 @@
 from .phase_loop import Phase, PhaseTrainLoop
+from .search_loop import ArchitectureSearchLoop
 
-__all__ = ['Phase', 'PhaseTrainLoop']
+__all__ = ['Phase', 'PhaseTrainLoop', 'ArchitectureSearchLoop']

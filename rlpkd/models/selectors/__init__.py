@@ -5,3 +5,8 @@ from .static import FixedSelector, UniformSelector
 
 __all__ = ['LearnedSelector', 'LevelSelector', 'Selection', 'SelectionContext', 'FixedSelector',
            'UniformSelector', 'RLSelector']
+from .architecture import ArchitectureSelector  # noqa: E402
+from .darts import DARTSSelector  # noqa: E402
+from .gdas import GDASSelector  # noqa: E402
+
+__all__ += ['ArchitectureSelector', 'DARTSSelector', 'GDASSelector']

@@ -50,9 +50,10 @@ class RLSelector(LearnedSelector):
         lookahead_chunk: samples whose virtual steps the reward computes together
             (``torch.func.vmap``); 1 = one at a time: least memory. Rewards do not
             depend on it.
-        reward_signal: ``'gap'`` (the prototype's: the distillation gap's drop) or
-            ``'task'`` (the drop of the image's own task loss after the virtual step;
-            :mod:`rlpkd.rl.reward`).
+        reward_signal: ``'gap'`` (the prototype's: the distillation gap's drop),
+            ``'task'`` (the drop of the image's own task loss after the virtual step) or
+            ``'alignment'`` (its first-order version: the selected levels' distillation
+            gradient dotted with the image's task gradient; :mod:`rlpkd.rl.reward`).
         self_critical: also score the greedy choice on each recorded image and use its
             reward as the advantage baseline (Rennie et al. 2017; BlockDrop) instead of
             the critic's value: a per-image counterfactual.
