@@ -56,6 +56,20 @@ def _normalised_costs(level_costs: Optional[Union[Tensor, Sequence[float]]],
     return costs / costs.sum()
 
 
+def _bernoulli_terms(logit: Tensor, action: Tensor, explore: float
+                     ) -> Tuple[Tensor, Tensor, Tensor]:
+    """``(p, log P(action), entropy)`` elementwise for ``p = ε + (1 − 2ε) sigmoid(logit)``,
+    ``ε = explore``: BlockDrop's exploration bound (Wu et al., CVPR 2018: ``p' = α p +
+    (1 − α)(1 − p)`` with ``α = 1 − ε``). ``ε = 0`` is the plain Bernoulli, computed from
+    the logit (stable)."""
+    if explore == 0:
+        return (torch.sigmoid(logit), _bernoulli_log_prob(logit, action),
+                _bernoulli_entropy(logit))
+    p = explore + (1 - 2 * explore) * torch.sigmoid(logit)
+    log_p, log_q = torch.log(p), torch.log1p(-p)
+    return p, action * log_p + (1 - action) * log_q, -(p * log_p + (1 - p) * log_q)
+
+
 def _layer_init(layer: nn.Linear, gain: float) -> nn.Linear:
     """Orthogonal weights with ``gain`` and zero bias, as in CleanRL's PPO."""
     nn.init.orthogonal_(layer.weight, gain)
@@ -97,6 +111,11 @@ class PolicyNetwork(nn.Module):
             greedy policy keeps every level, i.e. distillation starts as uniform KD and
             the policy learns what to drop (BlockDrop, Wu et al. CVPR 2018, starts from
             the full network the same way); 0.5 is the unbiased coin.
+        explore: exploration bound ``ε`` in [0, 0.5): every decision's probability is
+            ``ε + (1 − 2ε) sigmoid(logit)``, in ``[ε, 1 − ε]``, so sampling never stops
+            trying the other choice (BlockDrop's bound; without it a policy whose
+            entropy collapsed gets zero advantage for every alternative). The greedy
+            choice is unchanged (``p >= 0.5``).
     """
 
     def __init__(self,
@@ -106,8 +125,11 @@ class PolicyNetwork(nn.Module):
                  use_lstm: bool = True,
                  level_costs: Optional[Union[Tensor, Sequence[float]]] = None,
                  hard_budget: bool = False, layout: Optional[StateLayout] = None,
-                 init_keep_prob: float = 0.75) -> None:
+                 init_keep_prob: float = 0.75, explore: float = 0.0) -> None:
         super().__init__()
+        if not 0.0 <= explore < 0.5:
+            raise ValueError(f'explore must be in [0, 0.5), got {explore}')
+        self.explore = explore
         layout = layout or StateLayout.features_and_budget(state_dim)
         if layout.dim != state_dim:
             raise ValueError(f'the state layout has {layout.dim} entries, state_dim is '
@@ -248,17 +270,16 @@ class PolicyNetwork(nn.Module):
             return self._sequential(state, enc, mode, actions, dtype) + (value,)
         logits = self.policy_head(enc).to(dtype)
         act = self._choose(logits, mode, actions)
-        return (act, torch.sigmoid(logits), _bernoulli_log_prob(logits, act),
-                _bernoulli_entropy(logits), value)
+        return (act, *_bernoulli_terms(logits, act, self.explore), value)
 
-    @staticmethod
-    def _choose(logits: Tensor, mode: str, actions: Optional[Tensor]) -> Tensor:
+    def _choose(self, logits: Tensor, mode: str, actions: Optional[Tensor]) -> Tensor:
         """Actions (same shape as ``logits``, float {0, 1}) for ``mode``."""
         if mode == 'teacher':
             return actions.to(logits.dtype)
         if mode == 'greedy':
-            return (logits >= 0).to(logits.dtype)  # sigmoid(x) >= 0.5  <=>  x >= 0
-        return (torch.rand_like(logits) < torch.sigmoid(logits)).to(logits.dtype)
+            return (logits >= 0).to(logits.dtype)  # p >= 0.5  <=>  x >= 0 (any explore)
+        prob = self.explore + (1 - 2 * self.explore) * torch.sigmoid(logits)
+        return (torch.rand_like(logits) < prob).to(logits.dtype)
 
     def _sequential(self, state: Tensor, enc: Tensor, mode: str,
                     actions: Optional[Tensor], dtype: torch.dtype
@@ -284,9 +305,7 @@ class PolicyNetwork(nn.Module):
             logit = self.policy_head(h).squeeze(1).to(dtype)
             teacher = actions[:, lvl] if actions is not None else None
             act = self._choose(logit, mode, teacher)
-            prob = torch.sigmoid(logit)
-            logp = _bernoulli_log_prob(logit, act)
-            ent = _bernoulli_entropy(logit)
+            prob, logp, ent = _bernoulli_terms(logit, act, self.explore)
             if self.hard_budget:
                 # torch.where, not -inf logits: the masked branch gets a zero gradient and
                 # every value in both branches is finite, so no NaN reaches the backward.

@@ -272,3 +272,28 @@ def test_untrained_greedy_policy_keeps_every_level(use_lstm):
     assert torch.allclose(coin(torch.randn(8, S))[0], torch.full((8, L), 0.5), atol=0.05)
     with pytest.raises(ValueError, match='init_keep_prob'):
         PolicyNetwork(state_dim=S, init_keep_prob=1.0)
+
+
+@pytest.mark.parametrize('use_lstm', [True, False])
+def test_exploration_bound_keeps_every_choice_possible(use_lstm):
+    """explore=ε bounds every decision's probability to [ε, 1 − ε] however saturated
+    the logits, with log-probs and entropy of that distribution; greedy is unchanged."""
+    torch.manual_seed(0)
+    plain = PolicyNetwork(state_dim=10, hidden_dim=16, num_layers=3, use_lstm=use_lstm,
+                          init_keep_prob=1 - 1e-6)
+    bounded = PolicyNetwork(state_dim=10, hidden_dim=16, num_layers=3, use_lstm=use_lstm,
+                            init_keep_prob=1 - 1e-6, explore=0.1)
+    bounded.load_state_dict(plain.state_dict())
+    states = torch.randn(2000, 10)
+    probs, _ = bounded(states)
+    assert probs.min() >= 0.1 - 1e-6 and probs.max() <= 0.9 + 1e-6
+    actions, log_prob, _ = bounded.select_action(states)
+    assert 0.05 < 1 - actions.mean() < 0.15  # ~10 % of the decisions drop a level
+    new_log_prob, entropy, _ = bounded.evaluate_actions(states, actions)
+    torch.testing.assert_close(new_log_prob, log_prob)
+    expected = (actions * 0.9 + (1 - actions) * 0.1).log().sum(dim=1)
+    torch.testing.assert_close(log_prob, expected, atol=1e-4, rtol=1e-4)
+    assert torch.equal(bounded.select_action(states, deterministic=True)[0],
+                       plain.select_action(states, deterministic=True)[0])
+    with pytest.raises(ValueError, match='explore'):
+        PolicyNetwork(state_dim=10, explore=0.5)
