@@ -2,12 +2,17 @@
 
 On the toy COCO data every image belongs to a size group (``small`` / ``large`` /
 ``mixed`` objects). :class:`KnownAnswerDistiller` makes one teacher level harmful per
-group: it replaces the teacher's ``P2`` by noise on ``large`` images and ``P5`` on
-``small`` images (``mixed`` untouched). The noise is fixed per image and level (seeded by
-the image), with the replaced level's mean and standard deviation, so it is a consistent
-wrong target. With λ = 0 the known answer is: keep every level except the corrupted one
-of the image's group (:data:`KNOWN_ANSWER`). :class:`GroupOracleSelector` is told the
-group and selects exactly that (a reference no fixed subset can reach).
+group: it replaces the teacher's ``P5`` by noise on ``large`` images and ``P2`` on
+``small`` images (``mixed`` untouched): the level each group's objects are detected on
+(the toy RoI extractor maps the 6-14 px small objects to P2 and the 58-115 px large
+ones to P4/P5; the anchors of P2 / P5 are 12 / 96 px), so the wrong target is harmful
+for that group (a first version corrupted the *other* level of each group: P2 on large
+images, P5 on small ones; it did not hurt the student measurably). The noise is fixed
+per image and level (seeded by the image), with the replaced level's mean and standard
+deviation, so it is a consistent wrong target. With λ = 0 the known answer is: keep
+every level except the corrupted one of the image's group (:data:`KNOWN_ANSWER`).
+:class:`GroupOracleSelector` is told the group and selects exactly that (a reference no
+fixed subset can reach).
 
 Used through ``custom_imports=dict(imports=['known_answer_parts'])`` with ``benchmarks/``
 on ``PYTHONPATH`` (see ``benchmarks/known_answer.py``).
@@ -27,9 +32,9 @@ from rlpkd.models.selectors import LevelSelector, Selection, SelectionContext
 from rlpkd.registry import MODELS
 
 #: corrupted teacher level per size group
-CORRUPTED = {'large': 'P2', 'small': 'P5'}
+CORRUPTED = {'large': 'P5', 'small': 'P2'}
 #: the kept levels P2..P5 the known answer gives each group (λ = 0)
-KNOWN_ANSWER = {'large': (0, 1, 1, 1), 'small': (1, 1, 1, 0), 'mixed': (1, 1, 1, 1)}
+KNOWN_ANSWER = {'large': (1, 1, 1, 0), 'small': (0, 1, 1, 1), 'mixed': (1, 1, 1, 1)}
 
 
 def load_groups(ann_files: Sequence[str]) -> Dict[str, str]:

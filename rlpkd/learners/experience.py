@@ -7,7 +7,7 @@ travel in checkpoints (:meth:`Experience.state_dict`).
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Dict, Sequence, Type, TypeVar
+from typing import Dict, Optional, Sequence, Type, TypeVar
 
 import torch
 from torch import Tensor
@@ -70,3 +70,14 @@ class PolicyExperience(Experience):
     used_cost: Tensor
     baselines: Tensor
     baseline_cost: Tensor
+
+    def rollout(self, rewards: Optional[Tensor] = None,
+                baselines: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """The records as one PPO rollout ``[1, N]`` of single-step episodes: ``done = 1``
+        and ``values`` = the baselines, so GAE gives ``A = r − b``. ``rewards`` /
+        ``baselines`` ``[N]`` replace the recorded ones (e.g. priced by a cost constraint)."""
+        rewards = self.rewards if rewards is None else rewards
+        rollout = dict(states=self.states, actions=self.actions, rewards=rewards,
+                       values=self.baselines if baselines is None else baselines,
+                       log_probs=self.log_probs, dones=torch.ones_like(rewards))
+        return {k: v[None] for k, v in rollout.items()}

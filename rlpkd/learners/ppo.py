@@ -66,12 +66,8 @@ class PPOLearner(Learner):
             baselines = self.constraint.price(baselines, experience.baseline_cost)
             stats['cost_multiplier'] = self.constraint.multiplier
             self.constraint.update(experience.used_cost)
-        rollout = dict(states=experience.states[None], actions=experience.actions[None],
-                       rewards=rewards[None], values=baselines[None],  # A = r − b
-                       log_probs=experience.log_probs[None],
-                       dones=rewards.new_ones(1, len(experience)))
         with self.selector.trainable():
-            stats.update(self.ppo.train_step(rollout))
+            stats.update(self.ppo.train_step(experience.rollout(rewards, baselines)))
         stats.update(reward=experience.rewards.mean(),
                      improvement=experience.improvement.mean(),
                      cost=experience.used_cost.mean())

@@ -1,0 +1,133 @@
+"""Does a reward tell the known answer apart? Rewards of candidate selections per image.
+
+On the known-answer benchmark (``known_answer_parts.py``: one teacher level is noise for
+each size group) a reward can only teach per-sample choices if, on a given image, it
+scores the known answer above the alternatives. This scores, on every val image of a
+finished known-answer run (its trained student, its corrupted teacher), the candidate
+selections *all levels*, *known answer*, *drop P2*, *drop P5*, *drop both* with each
+reward signal (λ = 0, the reward the RL runs use), and reports per size group the mean
+reward of each candidate and how often the known answer scores highest. No training:
+the reward is measured on a fixed student, as :class:`rlpkd.models.selectors.RLSelector`
+measures it during training. Writes ``benchmarks/results/reward_signal.{md,json}``.
+
+    .venv/bin/python benchmarks/reward_signal.py [--run work_dirs/known_answer_v2/uniform_KD_s0]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'benchmarks'))
+import known_answer_parts  # noqa: E402,F401  (registers KnownAnswerDistiller)
+from known_answer_parts import KNOWN_ANSWER, group_of  # noqa: E402
+
+from rlpkd.registry import MODELS  # noqa: E402
+from rlpkd.rl.environment import ParallelDistillationEnv  # noqa: E402
+from rlpkd.rl.reward import TaskInputs  # noqa: E402
+
+CANDIDATES = {'all levels': (1, 1, 1, 1), 'drop P2': (0, 1, 1, 1), 'drop P5': (1, 1, 1, 0),
+              'drop P2 and P5': (0, 1, 1, 0)}
+
+
+def build(run: Path):
+    """The run's distiller (its test config, last checkpoint; eval mode) and val loader."""
+    cfg = Config.fromfile(run / 'test' / 'config.py')
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    load_checkpoint(model, str(max(run.glob('epoch_*.pth'))), map_location='cpu')
+    model.eval()
+    cfg.val_dataloader.num_workers = 0
+    cfg.val_dataloader.pop('persistent_workers', None)
+    return model, Runner.build_dataloader(cfg.val_dataloader, seed=0)
+
+
+@torch.no_grad()
+def score_batch(model, env: ParallelDistillationEnv, batch) -> list:
+    """``[{group, rewards: {candidate: float}}]`` for the images of one batch."""
+    data = model.data_preprocessor(batch, True)
+    inputs, samples = data['inputs'], data['data_samples']
+    teacher = model.teacher_pyramid(inputs, samples)
+    with model.pair.student_tap.record() as student, env.observe() as observed:
+        model.student.loss(inputs, samples)
+    _, observation = env.states(observed, student, teacher, task=TaskInputs(inputs, samples))
+    groups = [group_of(model.groups, s) for s in samples]
+    rewards = {}
+    for name, levels in CANDIDATES.items():
+        action = torch.tensor([levels] * len(samples), dtype=torch.float32)
+        rewards[name] = env.score(observation, action)[0].tolist()
+    return [dict(group=g, rewards={n: r[i] for n, r in rewards.items()})
+            for i, g in enumerate(groups)]
+
+
+def summarise(records: list) -> dict:
+    """Per group: mean reward of each candidate, and the fraction of images whose
+    known answer gets the highest reward (ties count as misses)."""
+    by_group = defaultdict(list)
+    for r in records:
+        by_group[r['group']].append(r)
+    out = {}
+    for group, rows in sorted(by_group.items()):
+        answer = next(n for n, lv in CANDIDATES.items() if lv == KNOWN_ANSWER[group])
+        best = [all(r['rewards'][answer] > v for n, v in r['rewards'].items() if n != answer)
+                for r in rows]
+        out[group] = dict(images=len(rows), known_answer=answer,
+                          mean={n: statistics.mean(r['rewards'][n] for r in rows)
+                                for n in CANDIDATES},
+                          answer_is_best=sum(best) / len(rows))
+    return out
+
+
+def markdown(results: dict, args) -> str:
+    lines = [f'Reward of candidate selections on the known-answer val images (toy-scale CPU; '
+             f'student and corrupted teacher of `{args.run}`, λ = 0, virtual step '
+             f'lr {args.lookahead_lr} capped at {args.max_drop} of the gap). '
+             f'`benchmarks/reward_signal.py --run {args.run} --lookahead-lr '
+             f'{args.lookahead_lr} --max-drop {args.max_drop}`. "best": fraction of the '
+             "group's images on which the known answer gets the highest reward.", '',
+             '| signal | group | known answer | ' + ' | '.join(CANDIDATES) + ' | best |',
+             '|---' * (len(CANDIDATES) + 4) + '|']
+    for signal, groups in results.items():
+        for group, s in groups.items():
+            lines.append(f"| {signal} | {group} ({s['images']}) | {s['known_answer']} | "
+                         + ' | '.join(f"{s['mean'][n]:.3f}" for n in CANDIDATES)
+                         + f" | {s['answer_is_best']:.2f} |")
+    return '\n'.join(lines) + '\n'
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--run', default='work_dirs/known_answer_v2/uniform_KD_s0')
+    parser.add_argument('--signals', nargs='+', default=['gap', 'task'])
+    parser.add_argument('--lookahead-lr', type=float, default=0.01,
+                        help='the virtual step size (model.selector.lookahead_lr)')
+    parser.add_argument('--max-drop', type=float, default=0.1,
+                        help='its cap (model.selector.lookahead_max_drop)')
+    parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'reward_signal'))
+    args = parser.parse_args()
+    model, loader = build(Path(args.run))
+    results = {}
+    for signal in args.signals:
+        env = ParallelDistillationEnv(model, lambda_tradeoff=0.0, reward_signal=signal,
+                                      lookahead_lr=args.lookahead_lr,
+                                      lookahead_max_drop=args.max_drop)
+        records = [r for batch in loader for r in score_batch(model, env, batch)]
+        results[signal] = summarise(records)
+        print(signal, json.dumps(results[signal]), flush=True)
+    Path(args.out + '.json').write_text(json.dumps(dict(args=vars(args), results=results),
+                                                   indent=1))
+    Path(args.out + '.md').write_text(markdown(results, args))
+    print(markdown(results, args))
+
+
+if __name__ == '__main__':
+    main()
