@@ -9,6 +9,12 @@ from .experience import Experience, PolicyExperience
 from .ppo import PPOLearner
 
 __all__ = ['Experience', 'PolicyExperience', 'Learner', 'PPOLearner']
-from .architecture import ArchitectureExperience, ArchitectureLearner  # noqa: E402
+from .architecture import (  # noqa: E402
+    ArchitectureExperience,
+    ArchitectureLearner,
+    EvolutionLearner,
+    FitnessExperience,
+)
 
-__all__ += ['ArchitectureExperience', 'ArchitectureLearner']
+__all__ += ['ArchitectureExperience', 'ArchitectureLearner', 'EvolutionLearner',
+            'FitnessExperience']

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, Iterator, List, Optional, Tuple
 
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 from torch.func import functional_call
 
 from rlpkd.utils import eval_mode, without_activation_checkpointing
@@ -115,15 +115,25 @@ class PyramidFunctional:
             dim=1)
 
     def task_loss(self, params: Params, task: 'TaskInputs', seed: int = 0) -> Tensor:
-        """The student's task loss (sum of its loss terms) on ``task``'s images with the
-        module's parameters replaced by ``params``: eval mode, a fixed seed (the same
-        proposal / RoI sampling at every call), as the RL reward's task signal."""
+        """The student's task loss on ``task`` (:func:`fixed_seed_task_loss`) with the
+        module's parameters replaced by ``params``, as the RL reward's task signal."""
         named = {f'{self.module_name}.{k}': v for k, v in params.items()}
-        device = task.images.device
-        with eval_mode(self.pair.student), \
-                torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
-            torch.manual_seed(seed)
-            losses = functional_call(self.pair.student, named, (task.images,),
-                                     dict(data_samples=task.data_samples, mode='loss'),
-                                     strict=False)
-        return total_loss(losses)
+        return fixed_seed_task_loss(
+            self.pair.student, task, seed,
+            lambda: functional_call(self.pair.student, named, (task.images,),
+                                    dict(data_samples=task.data_samples, mode='loss'),
+                                    strict=False))
+
+
+def fixed_seed_task_loss(student: nn.Module, task: 'TaskInputs', seed: int = 0,
+                         losses: Optional[Callable[[], dict]] = None) -> Tensor:
+    """The sum of ``student``'s loss terms on ``task``'s images: eval mode, at a fixed
+    seed (the same proposal / RoI sampling at every call), the global random state left
+    untouched. ``losses`` computes the loss dict (default ``student.loss``)."""
+    device = task.images.device
+    with eval_mode(student), \
+            torch.random.fork_rng(devices=[device] if device.type == 'cuda' else []):
+        torch.manual_seed(seed)
+        out = losses() if losses is not None else \
+            student.loss(task.images, task.data_samples)
+    return total_loss(out)

@@ -8,8 +8,11 @@
 - :mod:`~rlpkd.nas.evolution`: regularised (aging) evolution over per-level loss
   weights (EA-LS's search algorithm, ask / tell).
 
-The selectors are :mod:`rlpkd.models.selectors.darts` / ``gdas``; the architecture step
-is :class:`rlpkd.learners.ArchitectureLearner`.
+The selectors are :mod:`rlpkd.models.selectors.darts` / ``gdas`` / ``evolution``; the
+learners (architecture step, evolution) are in :mod:`rlpkd.learners.architecture`; the
+loops :class:`rlpkd.engine.loops.ArchitectureSearchLoop` and
+:class:`rlpkd.engine.loops.EvolutionSearchLoop`; a found subset is retrained with
+``FixedSelector(levels_from='<work_dir>/search_result.json')``.
 """
 from .architecture import (
     LevelArchitecture,

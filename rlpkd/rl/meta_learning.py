@@ -30,6 +30,11 @@ Rollouts are the dicts :meth:`rlpkd.rl.ppo.PPOTrainer.train_step` takes: ``state
 [T, B, S]``, ``actions [T, B, L]``, ``rewards``, ``values``, ``log_probs``, ``dones``
 ``[T, B]`` (optional ``last_values [B]``), turned into advantages and returns with GAE;
 or already flat batches with ``advantages`` and ``returns`` ``[N]``.
+
+Tasks whose policies differ in buffers only (the real distillation tasks: each its own
+``level_costs``, a non-persistent buffer) name their policy module in the task dict
+(``'policy'``): the task's loss is then evaluated with the meta-parameters on that
+module, so with that task's buffers (:meth:`MAMLTrainer.task_loss`).
 """
 from __future__ import annotations
 
@@ -44,6 +49,7 @@ from torch.func import functional_call
 
 from rlpkd.utils import mean_over_ranks, world_size
 
+from .policy_io import save_policy
 from .ppo import flatten_rollout, ppo_loss
 
 Params = Dict[str, Tensor]
@@ -150,11 +156,14 @@ class MAMLTrainer:
         meta_policy: the policy (e.g. :class:`rlpkd.rl.policy.PolicyNetwork`); the outer
             loop updates it in place, the inner loop never does.
         inner_lr: ``α``, SGD step of the inner loop (and of :meth:`fast_adapt`).
-        outer_lr: Adam learning rate of the outer loop.
+        outer_lr: Adam learning rate of the outer loop (without ``optimizer``).
         num_inner_steps: ``K``, inner steps per task in :meth:`meta_update`.
         first_order: first-order MAML (no second derivatives).
         loss_fn: ``(params, rollout) -> scalar``; default :func:`ppo_rollout_loss` of
             ``meta_policy`` with ``ppo_loss`` as its keyword arguments.
+        optimizer: the outer optimiser, over exactly ``meta_policy``'s trainable
+            parameters (e.g. the runner's, :class:`rlpkd.engine.loops.MetaTrainLoop`);
+            default ``Adam(lr=outer_lr)``.
         **ppo_loss: ``clip_epsilon``, ``value_coef``, ``entropy_coef``, ``gamma``,
             ``gae_lambda``, ``normalize_advantage`` of :func:`ppo_rollout_loss`.
 
@@ -164,7 +173,8 @@ class MAMLTrainer:
 
     def __init__(self, meta_policy: nn.Module, inner_lr: float = 1e-3,
                  outer_lr: float = 1e-4, num_inner_steps: int = 5, first_order: bool = False,
-                 loss_fn: Optional[LossFn] = None, **ppo_loss: Any) -> None:
+                 loss_fn: Optional[LossFn] = None,
+                 optimizer: Optional[torch.optim.Optimizer] = None, **ppo_loss: Any) -> None:
         if num_inner_steps < 0:
             raise ValueError(f'num_inner_steps must be >= 0, got {num_inner_steps}')
         if loss_fn is not None and ppo_loss:
@@ -175,16 +185,32 @@ class MAMLTrainer:
         self.outer_lr = outer_lr
         self.num_inner_steps = num_inner_steps
         self.first_order = first_order
+        self.ppo_loss = None if loss_fn is not None else ppo_loss
         self.loss_fn = loss_fn or functools.partial(ppo_rollout_loss, meta_policy, **ppo_loss)
-        self.optimizer = torch.optim.Adam(meta_policy.parameters(), lr=outer_lr)
+        if optimizer is not None:
+            _check_optimizer_params(optimizer, self.meta_params())
+        self.optimizer = optimizer or torch.optim.Adam(meta_policy.parameters(), lr=outer_lr)
         self.num_meta_updates = 0
 
     def meta_params(self) -> Params:
         """The meta-policy's trainable parameters, by name (the tensors themselves)."""
         return {n: p for n, p in self.meta_policy.named_parameters() if p.requires_grad}
 
+    def task_loss(self, policy: Optional[nn.Module] = None) -> LossFn:
+        """The loss of a task whose policy module is ``policy``: the trainer's PPO loss
+        evaluated on ``policy`` (its buffers, e.g. the task's ``level_costs``) with the
+        parameters it is given. ``policy`` must have the meta-policy's parameter names and
+        shapes; ``None`` (or the meta-policy): :attr:`loss_fn`."""
+        if policy is None or policy is self.meta_policy:
+            return self.loss_fn
+        if self.ppo_loss is None:
+            raise ValueError('a task policy needs the PPO loss; this trainer was given a '
+                             'loss_fn')
+        return functools.partial(ppo_rollout_loss, policy, **self.ppo_loss)
+
     def meta_update(self, tasks: Sequence[Dict[str, Any]]) -> Dict[str, float]:
-        """One outer step on a batch of tasks ``[{'support': rollout, 'query': rollout}]``.
+        """One outer step on a batch of tasks ``[{'support': rollout, 'query': rollout}]``
+        (optionally ``'policy'``: the task's policy module, :meth:`task_loss`).
 
         Each task's meta-gradient is back-propagated as soon as its query loss exists
         (one task's graph in memory at a time); the Adam step uses their mean.
@@ -201,8 +227,8 @@ class MAMLTrainer:
         query_losses, first, last = [], [], []
         for task in tasks:
             query_loss, inner_losses = adapted_query_loss(
-                self.loss_fn, self.meta_params(), task['support'], task['query'],
-                self.inner_lr, self.num_inner_steps, self.first_order)
+                self.task_loss(task.get('policy')), self.meta_params(), task['support'],
+                task['query'], self.inner_lr, self.num_inner_steps, self.first_order)
             (query_loss / len(tasks)).backward()
             query_losses.append(float(query_loss.detach()))
             if inner_losses:
@@ -217,19 +243,27 @@ class MAMLTrainer:
             stats.update(inner_loss_first=_mean(first), inner_loss_last=_mean(last))
         return stats
 
-    def fast_adapt(self, support: Any, num_steps: Optional[int] = None) -> nn.Module:
+    def fast_adapt(self, support: Any, num_steps: Optional[int] = None,
+                   policy: Optional[nn.Module] = None) -> nn.Module:
         """A copy of the meta-policy adapted by ``num_steps`` (default ``K``) inner steps
-        on ``support``; the meta-policy and its gradients are left untouched."""
+        on ``support``; the meta-policy and its gradients are left untouched. With a
+        task's ``policy`` (:meth:`task_loss`) the copy is of that module (its buffers)
+        holding the adapted parameters."""
         steps = self.num_inner_steps if num_steps is None else num_steps
         start = {n: p.detach().requires_grad_() for n, p in self.meta_params().items()}
-        adapted, _ = inner_adapt(self.loss_fn, start, support, self.inner_lr, steps,
-                                 create_graph=False)
-        policy = copy.deepcopy(self.meta_policy)
+        adapted, _ = inner_adapt(self.task_loss(policy), start, support, self.inner_lr,
+                                 steps, create_graph=False)
+        result = copy.deepcopy(self.meta_policy if policy is None else policy)
         with torch.no_grad():
-            for name, param in policy.named_parameters():
+            for name, param in result.named_parameters():
                 if name in adapted:
                     param.copy_(adapted[name])
-        return policy
+        return result
+
+    def save_policy(self, path: str) -> None:
+        """Write the meta-policy as a policy file (:func:`rlpkd.rl.policy_io.save_policy`),
+        what ``model.selector.policy_init`` starts a task's policy from."""
+        save_policy(self.meta_policy, path)
 
     def _average_gradients(self) -> List[Tensor]:
         """Meta-gradients, averaged over ranks in place (no-op on one); returns them."""
@@ -250,6 +284,15 @@ class MAMLTrainer:
         self.meta_policy.load_state_dict(state_dict['meta_policy'])
         self.optimizer.load_state_dict(state_dict['optimizer'])
         self.num_meta_updates = int(state_dict['num_meta_updates'])
+
+
+def _check_optimizer_params(optimizer: torch.optim.Optimizer, params: Params) -> None:
+    """``ValueError`` unless ``optimizer`` steps exactly the tensors ``params``."""
+    stepped = {id(p) for group in optimizer.param_groups for p in group['params']}
+    if stepped != {id(p) for p in params.values()}:
+        raise ValueError(f'the outer optimizer steps {len(stepped)} tensors, the '
+                         f'meta-policy has {len(params)} trainable parameters: it must step '
+                         'exactly those')
 
 
 def _mean(values: Sequence[float]) -> float:

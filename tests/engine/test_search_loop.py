@@ -1,57 +1,30 @@
-"""NAS search configs through tools/train.py: the search loop, its held-out batches and
-result files (a 3-iteration DARTS-LS run on 8 toy images); GDAS-LS builds."""
+"""DARTS-LS / GDAS-LS search configs through tools/train.py (8 toy images, batch 2): the
+search loop, its held-out batches and result files; search -> retrain round trip; resume
+mid-search; 2-process gloo DDP."""
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import sys
-from pathlib import Path
 
 import pytest
 import torch
-from mmengine.runner import CheckpointLoader
+from nas_runs import NAS, data_options, load, options, train
 
-from rlpkd.datasets import generate_toy_coco
-
-ROOT = Path(__file__).resolve().parents[2]
-NAS = ROOT / 'configs' / 'nas'
 DARTS_CFG = NAS / 'darts-ls_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 GDAS_CFG = NAS / 'gdas-ls_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
-
-
-def options(data: Path) -> dict:
-    """8 training images (2 held out), batch 2: one warm-up and two search iterations
-    (one epoch), no validation, no workers."""
-    loaders = ('train_dataloader', 'val_dataloader', 'test_dataloader',
-               'train_cfg.arch_dataloader')
-    opts = {f'{k}.{v}': value for k in loaders for v, value in (
-        ('dataset.data_root', f'{data}/'), ('num_workers', 0),
-        ('persistent_workers', False), ('batch_size', 2))}
-    return dict(opts, **{'val_evaluator.ann_file': f'{data}/annotations/instances_val.json',
-                         'model.teacher_ckpt': None, 'train_cfg.val_begin': 100,
-                         'train_cfg.phases.0.epochs': None, 'train_cfg.phases.0.iters': 1,
-                         'train_cfg.phases.1.epochs': None, 'train_cfg.phases.1.iters': 2,
-                         'default_hooks.logger.interval': 1})
-
-
-def cli_options(data: Path) -> list[str]:
-    return [f'{k}={v}' for k, v in options(data).items()]
+RETRAIN_CFG = NAS / 'darts-ls-retrain_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
+LEVELS = ('P2', 'P3', 'P4', 'P5')
 
 
 @pytest.fixture(scope='module')
-def data(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp('nas') / 'data'
-    generate_toy_coco(root, num_train=8, num_val=4, seed=5)
-    return root
+def darts_run(nas_data, tmp_path_factory) -> dict:
+    work = tmp_path_factory.mktemp('darts') / 'search'
+    return dict(work=work, log=train(DARTS_CFG, work, options(nas_data)))
 
 
-def test_darts_search_runs_and_writes_its_result(data, tmp_path):
-    work = tmp_path / 'darts'
-    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'train.py'), str(DARTS_CFG),
-                           '--work-dir', str(work), '--cfg-options', *cli_options(data)],
-                          cwd=ROOT, capture_output=True, text=True)
-    log = proc.stdout + proc.stderr
-    assert proc.returncode == 0, log[-4000:]
+def test_darts_search_runs_and_writes_its_result(darts_run):
+    work, log = darts_run['work'], darts_run['log']
     assert "phase 'search'" in log and 'nas/val_loss' in log and 'nas/p_use_P2' in log
     result = json.loads((work / 'search_result.json').read_text())
     assert result['method'] == 'DARTS-LS' and result['levels']
@@ -59,18 +32,33 @@ def test_darts_search_runs_and_writes_its_result(data, tmp_path):
     cost = json.loads((work / 'search_cost.json').read_text())
     assert cost['search_iterations'] == 2 and cost['other_iterations'] == 1
     assert cost['devices'] == 1 and cost['search_seconds'] > 0
-    ckpt = CheckpointLoader.load_checkpoint(str(work / 'epoch_1.pth'), 'cpu')
+    assert cost['phases']['search']['search'] and not cost['phases']['warmup']['search']
+    ckpt = load(work / 'epoch_1.pth')
     alpha = ckpt['state_dict']['selector.architecture.alpha']
     assert torch.allclose(torch.tensor(result['alpha']), alpha)
     adam = ckpt['rl_state']['learners']['arch']['optimizer']['state'][0]
     assert float(adam['step']) == 2  # one architecture step per search iteration
     assert adam['exp_avg'].shape == alpha.shape and adam['exp_avg'].abs().max() > 0
-    loop_state = ckpt['rl_state']['learners']['__search_loop__']
-    assert loop_state['clock']['search_iterations'] == 2
+    loop_state = ckpt['rl_state']['learners']['__loop__']
+    assert loop_state['clock']['search']['iterations'] == 2
     assert (loop_state['arch_epoch'], loop_state['arch_drawn']) == (1, 1)  # 1 batch an epoch
 
 
-def test_gdas_config_builds_its_loop(data, tmp_path):
+def test_retrain_config_reads_the_search_result(darts_run, nas_data, tmp_path):
+    """Search -> retrain through tools/train.py: the retrain config's FixedSelector reads
+    the found subset (levels_from overridden by --cfg-options) and distils exactly it."""
+    result_file = darts_run['work'] / 'search_result.json'
+    levels = json.loads(result_file.read_text())['levels']
+    opts = dict(data_options(nas_data), **{'model.selector.levels_from': str(result_file),
+                                       'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 5})
+    log = train(RETRAIN_CFG, tmp_path / 'retrain', opts)
+    assert f'FixedSelector: levels {levels}' in log
+    line = next(ln for ln in log.splitlines() if 'Epoch(train) [1][1/4]' in ln)
+    for name in LEVELS:
+        assert f'select_weight_{name}: {float(name in levels):.4f}' in line, line
+
+
+def test_gdas_config_builds_its_loop(nas_data, tmp_path):
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
@@ -80,14 +68,46 @@ def test_gdas_config_builds_its_loop(data, tmp_path):
     from rlpkd.models.selectors import GDASSelector
 
     cfg = Config.fromfile(str(GDAS_CFG))
-    cfg.merge_from_dict(options(data))
+    cfg.merge_from_dict(options(nas_data))
     cfg.work_dir = str(tmp_path)
     with DefaultScope.overwrite_default_scope('rlpkd'):  # the runner's scope: restored
         runner = Runner.from_cfg(cfg)
         loop = runner.train_loop
     assert isinstance(loop, ArchitectureSearchLoop)
     assert isinstance(runner.model.selector, GDASSelector)
-    train = set(loop.dataloader.batch_sampler.sampler.indices)
+    train_part = set(loop.dataloader.batch_sampler.sampler.indices)
     held_out = set(loop.arch_dataloader.sampler.indices)
-    assert len(held_out) == 2 and len(train) == 6 and not train & held_out
+    assert len(held_out) == 2 and len(train_part) == 6 and not train_part & held_out
     assert loop.search_progress(1) == 0.0 and loop.search_progress(2) == 1.0
+
+
+def test_gdas_resumed_mid_search_matches_uninterrupted(nas_data, tmp_path):
+    """GDAS (Gumbel noise from the restored RNG, τ from the iteration): 5 search
+    iterations over 2 epochs; resumed from the epoch-1 checkpoint (2 search iterations
+    in), the run ends with the same α, Adam state, student and result."""
+    opts = options(nas_data, search_iters=5)
+    train(GDAS_CFG, tmp_path / 'a', opts)
+    train(GDAS_CFG, tmp_path / 'b', opts, '--resume', str(tmp_path / 'a' / 'epoch_1.pth'))
+    a, b = load(tmp_path / 'a' / 'epoch_2.pth'), load(tmp_path / 'b' / 'epoch_2.pth')
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key in a['state_dict']:
+        assert torch.equal(a['state_dict'][key], b['state_dict'][key]), key
+    adam_a, adam_b = (c['rl_state']['learners']['arch']['optimizer']['state'][0]
+                      for c in (a, b))
+    assert float(adam_a['step']) == 5
+    for key in ('step', 'exp_avg', 'exp_avg_sq'):
+        assert torch.equal(torch.as_tensor(adam_a[key]), torch.as_tensor(adam_b[key])), key
+    result_a, result_b = (json.loads((tmp_path / w / 'search_result.json').read_text())
+                          for w in 'ab')
+    assert result_a == result_b
+    clock = json.loads((tmp_path / 'b' / 'search_cost.json').read_text())
+    assert clock['search_iterations'] == 5  # the clock continued from the checkpoint
+
+
+def test_two_process_gloo_keeps_alpha_identical(nas_data, tmp_path):
+    env = dict(os.environ, PYTHON=sys.executable, PORT='29519')
+    log = train(DARTS_CFG, tmp_path / 'ddp', options(nas_data), launcher=2, env=env, timeout=900)
+    assert log.count('learnable parameters identical on 2 ranks') >= 2  # both updates
+    cost = json.loads((tmp_path / 'ddp' / 'search_cost.json').read_text())
+    assert cost['devices'] == 2
+    assert cost['search_device_hours'] == pytest.approx(cost['search_seconds'] * 2 / 3600)

@@ -1,4 +1,10 @@
+from .evolution_loop import EvolutionSearchLoop
 from .phase_loop import Phase, PhaseTrainLoop
-from .search_loop import ArchitectureSearchLoop
+from .search_cost import SearchClock
+from .search_loop import ArchitectureSearchLoop, HeldOutSearchLoop
 
-__all__ = ['Phase', 'PhaseTrainLoop', 'ArchitectureSearchLoop']
+__all__ = ['Phase', 'PhaseTrainLoop', 'HeldOutSearchLoop', 'ArchitectureSearchLoop',
+           'EvolutionSearchLoop', 'SearchClock']
+from .meta_loop import MetaPolicy, MetaTrainLoop  # noqa: E402
+
+__all__ += ['MetaPolicy', 'MetaTrainLoop']

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Union
 
+from mmengine import dist
 from mmengine.model import is_model_wrapper
 from mmengine.runner import EpochBasedTrainLoop
 from torch.utils.data import DataLoader
@@ -12,8 +14,12 @@ from torch.utils.data import DataLoader
 from rlpkd.learners import Learner
 from rlpkd.models.selectors import LearnedSelector
 from rlpkd.registry import LEARNERS, LOOPS
+from rlpkd.utils import world_size
 
 from ..hooks.rl_checkpoint_hook import RLCheckpointHook
+from .search_cost import SearchClock
+
+LOOP_KEY = '__loop__'  # the loop's own entry in the learners' checkpoint state
 
 
 @dataclass
@@ -76,8 +82,11 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
     usual ``model.train_step`` with the student's optimiser, schedulers, hooks and
     validation untouched; around it the loop only decides *when*: when to ask the
     selector for experience, when to hand it to the learner, when the learner updates.
-    Learners' state (optimiser, pending experience) and the RNG go into checkpoints
-    through :class:`RLCheckpointHook`, registered here.
+    Learners' state (optimiser, pending experience), the loop's own state and the RNG
+    go into checkpoints through :class:`RLCheckpointHook`, registered here.
+
+    The loop times its phases (:class:`~.search_cost.SearchClock`: phases with a
+    learner are the *search*) and at the end writes ``work_dir/search_cost.json``.
 
     Args:
         runner: the runner.
@@ -100,6 +109,8 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             raise TypeError('PhaseTrainLoop needs a learned model.selector (e.g. '
                             f"dict(type='RLSelector')), got {type(self.selector).__name__}")
         self.freeze_student = model.freeze_student
+        if LOOP_KEY in (learners or {}):
+            raise ValueError(f'train_cfg.learners: the name {LOOP_KEY!r} is reserved')
         self.learners: Dict[str, Learner] = {
             name: LEARNERS.build(cfg, default_args=dict(selector=self.selector))
             for name, cfg in (learners or {}).items()}
@@ -113,6 +124,7 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         self._check_update_sizes(dataloader.batch_size)
         self.active_phase: Optional[Phase] = None
         self._stats: Dict[str, float] = {}
+        self.clock = SearchClock()
         runner.register_hook(RLCheckpointHook(), priority='LOW')
 
     def _boundaries(self, iters_per_epoch: int) -> List[int]:
@@ -155,22 +167,37 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         self._epoch += 1
 
     def run_iter(self, idx: int, data_batch) -> None:
+        """One student step, with what the phase asks around it (:meth:`before_step`,
+        :meth:`after_step`), timed for ``search_cost.json``."""
+        start = time.perf_counter()
         phase = self.phase_at(self._iter)
         if phase is not self.active_phase:
             self.enter(phase)
-        collect = phase.learner is not None and \
-            (self._iter - self.phase_start(phase)) % phase.collect_interval == 0
-        if collect:
-            self.selector.request_experience(phase.collect_samples)
+        self.before_step(phase)
         self.runner.call_hook('before_train_iter', batch_idx=idx, data_batch=data_batch)
         outputs = self.runner.model.train_step(data_batch,
                                                optim_wrapper=self.runner.optim_wrapper)
         self._stats = {}
-        if collect:
-            self.learn(phase)
+        self.after_step(phase)
         self.runner.call_hook('after_train_iter', batch_idx=idx, data_batch=data_batch,
                               outputs=outputs)
         self._iter += 1
+        self.clock.add(phase.name, phase.learner is not None, time.perf_counter() - start)
+
+    def collecting(self, phase: Phase) -> bool:
+        """Whether the selector records its experience in this iteration."""
+        return phase.learner is not None and \
+            (self._iter - self.phase_start(phase)) % phase.collect_interval == 0
+
+    def before_step(self, phase: Phase) -> None:
+        """Before the student's step: ask the selector to record it when collecting."""
+        if self.collecting(phase):
+            self.selector.request_experience(phase.collect_samples)
+
+    def after_step(self, phase: Phase) -> None:
+        """After the student's step: the learner learns when collecting."""
+        if self.collecting(phase):
+            self.learn(phase)
 
     def learn(self, phase: Phase) -> None:
         """Hand the selector's experience of this step (scored now, after the student's
@@ -192,16 +219,40 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
                                 f'learner {phase.learner!r}, frozen student modules '
                                 f'{tuple(phase.freeze)}')
 
+    def run(self):
+        model = super().run()
+        self.write_results()
+        return model
+
+    def write_results(self) -> None:
+        """``work_dir/search_cost.json`` (rank 0)."""
+        if dist.get_rank() == 0:
+            path = self.clock.write(self.runner.work_dir, world_size())
+            self.runner.logger.info(f'search cost written to {path}')
+
+    def loop_state_dict(self) -> dict:
+        """The loop's own resumable state (subclasses extend it): the clock."""
+        return dict(clock=self.clock.state_dict())
+
+    def load_loop_state_dict(self, state: dict) -> None:
+        self.clock.load_state_dict(state['clock'])
+
     # ------------------------------------------------- declared for the hooks
     def learner_stats(self) -> Dict[str, float]:
         """Statistics of the learner update of the current iteration (empty if none)."""
         return dict(self._stats)
 
     def learner_state_dict(self) -> dict:
-        """Every learner's state (optimiser, pending experience), by name."""
-        return {name: learner.state_dict() for name, learner in self.learners.items()}
+        """Every learner's state (optimiser, pending experience), by name, and the
+        loop's own (:meth:`loop_state_dict`) under ``'__loop__'``."""
+        state = {name: learner.state_dict() for name, learner in self.learners.items()}
+        return dict(state, **{LOOP_KEY: self.loop_state_dict()})
 
     def load_learner_state_dict(self, state: dict) -> None:
+        state = dict(state)
+        own = state.pop(LOOP_KEY, None)  # absent in checkpoints of older versions
+        if own is not None:
+            self.load_loop_state_dict(own)
         missing = sorted(set(self.learners) - set(state))
         if missing:
             raise KeyError(f'the checkpoint has no state for learner(s) {missing} '

@@ -1,49 +1,76 @@
-"""ArchitectureSearchLoop: the phase loop of the NAS baselines (DARTS-LS, GDAS-LS).
+"""The search loops of the NAS baselines: a held-out stream and a result file on top of
+:class:`PhaseTrainLoop`.
 
-A :class:`PhaseTrainLoop` whose learning phases are the *search*: every iteration the
-student's weight step runs as usual; on collecting iterations the loop draws a batch of
-its own ``arch_dataloader`` (the held-out split), hands it to the selector
-(:meth:`ArchitectureSelector.record_validation`) and lets the learner take the
-architecture step. It also tells the selector how far the search is
-(:meth:`ArchitectureSelector.set_search_state`: GDAS anneals τ with it; the student's
-learning rate is the default virtual step ξ), times the search, and at the end writes
-``work_dir/search_result.json`` (:meth:`ArchitectureSelector.search_result`) and
-``work_dir/search_cost.json``.
+- :class:`HeldOutSearchLoop`: the shared base. Its learning phases are the *search*
+  (mode ``'search'``); it owns ``arch_dataloader`` (the held-out split of the training
+  set, :class:`rlpkd.nas.HeldOutSplitSampler`), whose batches it hands to the selector
+  (``selector.record_validation``), and at the end writes
+  ``work_dir/search_result.json`` (:meth:`HeldOutSearchLoop.search_result`) beside the
+  phase loop's ``search_cost.json``.
+- :class:`ArchitectureSearchLoop` (DARTS-LS, GDAS-LS): every iteration the student's
+  weight step runs as usual; on collecting iterations the loop draws the next held-out
+  batch (an endless stream, its position resumed) and lets the learner take the
+  architecture step. It also tells the selector how far the search is
+  (:meth:`ArchitectureSelector.set_search_state`: GDAS anneals τ with it; the student's
+  learning rate is the default virtual step ξ).
+
+EA-LS's loop is :class:`rlpkd.engine.loops.evolution_loop.EvolutionSearchLoop`.
 """
 from __future__ import annotations
 
 import json
 import os.path as osp
-import time
-from typing import Dict, List, Optional, Tuple, Union
+import random
+from contextlib import contextmanager
+from itertools import islice
+from typing import Dict, Iterator, List, Optional, Tuple, Type, Union
 
+import numpy as np
+import torch
 from mmengine import dist
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
 
-from rlpkd.models.selectors import ArchitectureSelector
+from rlpkd.models.selectors import ArchitectureSelector, LearnedSelector
 from rlpkd.registry import LOOPS
-from rlpkd.utils import world_size
 
 from .phase_loop import Phase, PhaseTrainLoop
 
-LOOP_KEY = '__search_loop__'  # the loop's own entry in the learners' checkpoint state
+RESULT_FILE = 'search_result.json'
 
 
-@LOOPS.register_module()
-class ArchitectureSearchLoop(PhaseTrainLoop):
-    """Phases as :class:`PhaseTrainLoop`; phases with a learner search (module docstring).
+@contextmanager
+def preserved_rng() -> Iterator[None]:
+    """Leave the torch (CPU and CUDA), numpy and ``random`` generators as they were: a
+    dataloader iterator draws its base seed, and a pipeline's augmentations draw from
+    numpy, whenever a held-out epoch is (re-)opened or a batch re-loaded."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+class HeldOutSearchLoop(PhaseTrainLoop):
+    """Phases as :class:`PhaseTrainLoop`, a held-out dataloader, a search result.
 
     Args:
         runner, dataloader, phases, learners, val_begin, val_interval,
             dynamic_intervals: as :class:`PhaseTrainLoop`.
-        arch_dataloader: the held-out dataloader (or its config) of the architecture
-            steps: a split of the training set disjoint from ``dataloader``'s.
+        arch_dataloader: the held-out dataloader (or its config): a split of the
+            training set disjoint from ``dataloader``'s.
 
     Raises:
-        TypeError: the model's selector is no ``ArchitectureSelector``.
+        TypeError: the model's selector is no :attr:`selector_type`.
         ValueError: a phase with a learner does not use the selector's ``'search'`` mode.
     """
+
+    #: the selector class this loop searches with, and a config example for errors
+    selector_type: Type[LearnedSelector] = LearnedSelector
+    selector_example = "dict(type='rlpkd.DARTSSelector')"
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict], phases: List[dict],
                  arch_dataloader: Union[DataLoader, Dict],
@@ -51,9 +78,9 @@ class ArchitectureSearchLoop(PhaseTrainLoop):
                  val_interval: int = 1, dynamic_intervals=None) -> None:
         super().__init__(runner, dataloader, phases, learners, val_begin, val_interval,
                          dynamic_intervals)
-        if not isinstance(self.selector, ArchitectureSelector):
-            raise TypeError('ArchitectureSearchLoop needs an architecture model.selector '
-                            "(e.g. dict(type='rlpkd.DARTSSelector')), got "
+        if not isinstance(self.selector, self.selector_type):
+            raise TypeError(f'{type(self).__name__} needs a {self.selector_type.__name__} '
+                            f'as model.selector (e.g. {self.selector_example}), got '
                             f'{type(self.selector).__name__}')
         for phase in self.phases:
             if phase.learner is not None and phase.mode != 'search':
@@ -63,12 +90,91 @@ class ArchitectureSearchLoop(PhaseTrainLoop):
         if not isinstance(arch_dataloader, DataLoader):
             arch_dataloader = runner.build_dataloader(arch_dataloader, seed=runner.seed)
         self.arch_dataloader = arch_dataloader
-        self._arch_batches = None
+        self._arch_batches: Optional[Iterator] = None
         self._arch_epoch = self._arch_drawn = 0  # held-out stream position (resumed)
-        self.clock = dict(search_seconds=0.0, search_iterations=0, other_seconds=0.0,
-                          other_iterations=0)
 
-    # ------------------------------------------------ search progress
+    # ------------------------------------------------ held-out batches
+    def next_arch_batch(self) -> tuple:
+        """The next batch of the endless held-out stream (a new sampler epoch when one is
+        exhausted), preprocessed: ``(inputs, data_samples)``."""
+        if self._arch_batches is None:
+            # after a resume the interrupted run had opened this epoch and drawn these
+            # batches before its checkpoint: re-doing it must not move the generators
+            with preserved_rng():
+                self._open_arch_epoch(skip=self._arch_drawn)
+        try:
+            batch = next(self._arch_batches)
+        except StopIteration:
+            self._arch_epoch += 1
+            self._open_arch_epoch()
+            batch = next(self._arch_batches)
+        self._arch_drawn += 1
+        return self.preprocess(batch)
+
+    def fixed_held_out_batches(self, limit: Optional[int] = None) -> Iterator[tuple]:
+        """The first ``limit`` batches (``None``: all) of the held-out split's epoch 0,
+        preprocessed: the same images at every call (the stream is not moved)."""
+        for batch in islice(self._arch_iter(0), limit):
+            yield self.preprocess(batch)
+
+    def preprocess(self, batch: dict) -> tuple:
+        """``(inputs, data_samples)`` of ``batch`` through the model's data preprocessor."""
+        model = self.runner.model.module if is_model_wrapper(self.runner.model) \
+            else self.runner.model
+        data = model.data_preprocessor(batch, True)
+        return data['inputs'], data['data_samples']
+
+    def _arch_iter(self, epoch: int) -> Iterator:
+        """An iterator over ``arch_dataloader`` at sampler epoch ``epoch``."""
+        sampler = getattr(self.arch_dataloader, 'sampler', None)
+        batch_sampler = getattr(self.arch_dataloader, 'batch_sampler', None)
+        for s in (sampler, getattr(batch_sampler, 'sampler', None)):
+            if hasattr(s, 'set_epoch'):
+                s.set_epoch(epoch)
+        return iter(self.arch_dataloader)
+
+    def _open_arch_epoch(self, skip: int = 0) -> None:
+        """Start epoch ``_arch_epoch`` of the held-out stream; after a resume, skip the
+        ``skip`` batches it had already drawn (they are loaded once more)."""
+        self._arch_batches = self._arch_iter(self._arch_epoch)
+        for _ in range(skip):
+            next(self._arch_batches)
+        self._arch_drawn = skip
+
+    # ------------------------------------------------ results
+    def search_result(self) -> dict:
+        """The content of ``search_result.json``: the selector's result."""
+        return self.selector.search_result()
+
+    def write_results(self) -> None:
+        """``search_cost.json`` and ``search_result.json`` in the work dir (rank 0)."""
+        super().write_results()
+        if dist.get_rank() != 0:
+            return
+        result = self.search_result()
+        with open(osp.join(self.runner.work_dir, RESULT_FILE), 'w') as f:
+            json.dump(result, f, indent=2)
+        self.runner.logger.info(f'search result: levels {result["levels"]}, cost '
+                                f'{result["cost"]:.4f}')
+
+    # ------------------------------------------------ checkpoint (held-out stream)
+    def loop_state_dict(self) -> dict:
+        return dict(super().loop_state_dict(), arch_epoch=self._arch_epoch,
+                    arch_drawn=self._arch_drawn)
+
+    def load_loop_state_dict(self, state: dict) -> None:
+        super().load_loop_state_dict(state)
+        self._arch_epoch, self._arch_drawn = state['arch_epoch'], state['arch_drawn']
+        self._arch_batches = None
+
+
+@LOOPS.register_module()
+class ArchitectureSearchLoop(HeldOutSearchLoop):
+    """DARTS-LS / GDAS-LS: an architecture step on the next held-out batch after each
+    collecting weight step (module docstring). Arguments: :class:`HeldOutSearchLoop`."""
+
+    selector_type = ArchitectureSelector
+
     def search_span(self) -> Tuple[int, List[Tuple[int, int]]]:
         """``(total, ranges)``: iterations of the phases with a learner, and their
         ``[start, end)`` ranges."""
@@ -88,84 +194,14 @@ class ArchitectureSearchLoop(PhaseTrainLoop):
         lrs = self.runner.optim_wrapper.get_lr()
         return float(next(iter(lrs.values()))[0])
 
-    # ------------------------------------------------ iterations
-    def run_iter(self, idx: int, data_batch) -> None:
-        phase = self.phase_at(self._iter)
+    def before_step(self, phase: Phase) -> None:
         if phase.learner is not None:
             self.selector.set_search_state(self.search_progress(self._iter),
                                            self.student_lr())
-        start = time.perf_counter()
-        super().run_iter(idx, data_batch)
-        kind = 'search' if phase.learner is not None else 'other'
-        self.clock[f'{kind}_seconds'] += time.perf_counter() - start
-        self.clock[f'{kind}_iterations'] += 1
+        super().before_step(phase)
 
     def learn(self, phase: Phase) -> None:
         """Hand the selector a held-out batch, then the usual collect / update."""
         inputs, data_samples = self.next_arch_batch()
         self.selector.record_validation(inputs, data_samples)
         super().learn(phase)
-
-    def next_arch_batch(self) -> tuple:
-        """The next batch of ``arch_dataloader`` (endless; a new sampler epoch when it
-        is exhausted), through the model's data preprocessor: ``(inputs, data_samples)``."""
-        if self._arch_batches is None:
-            self._open_arch_epoch(skip=self._arch_drawn)
-        try:
-            batch = next(self._arch_batches)
-        except StopIteration:
-            self._arch_epoch += 1
-            self._open_arch_epoch()
-            batch = next(self._arch_batches)
-        self._arch_drawn += 1
-        model = self.runner.model.module if is_model_wrapper(self.runner.model) \
-            else self.runner.model
-        data = model.data_preprocessor(batch, True)
-        return data['inputs'], data['data_samples']
-
-    def _open_arch_epoch(self, skip: int = 0) -> None:
-        """Start epoch ``_arch_epoch`` of the held-out stream; after a resume, skip the
-        ``skip`` batches it had already drawn (they are loaded once more)."""
-        sampler = getattr(self.arch_dataloader, 'sampler', None)
-        batch_sampler = getattr(self.arch_dataloader, 'batch_sampler', None)
-        for s in (sampler, getattr(batch_sampler, 'sampler', None)):
-            if hasattr(s, 'set_epoch'):
-                s.set_epoch(self._arch_epoch)
-        self._arch_batches = iter(self.arch_dataloader)
-        for _ in range(skip):
-            next(self._arch_batches)
-        self._arch_drawn = skip
-
-    # ------------------------------------------------ results
-    def run(self):
-        model = super().run()
-        self.write_results()
-        return model
-
-    def write_results(self) -> None:
-        """``search_result.json`` and ``search_cost.json`` in the work dir (rank 0)."""
-        if dist.get_rank() != 0:
-            return
-        devices = world_size()
-        cost = dict(self.clock, devices=devices,
-                    search_device_hours=self.clock['search_seconds'] * devices / 3600)
-        for name, content in (('search_result.json', self.selector.search_result()),
-                              ('search_cost.json', cost)):
-            with open(osp.join(self.runner.work_dir, name), 'w') as f:
-                json.dump(content, f, indent=2)
-        self.runner.logger.info(f'search result: {self.selector.search_result()}')
-
-    # ------------------------------------------------ checkpoint (clock, held-out stream)
-    def learner_state_dict(self) -> dict:
-        own = dict(clock=dict(self.clock), arch_epoch=self._arch_epoch,
-                   arch_drawn=self._arch_drawn)
-        return dict(super().learner_state_dict(), **{LOOP_KEY: own})
-
-    def load_learner_state_dict(self, state: dict) -> None:
-        state = dict(state)
-        own = state.pop(LOOP_KEY, None)
-        if own is not None:
-            self.clock.update(own['clock'])
-            self._arch_epoch, self._arch_drawn = own['arch_epoch'], own['arch_drawn']
-            self._arch_batches = None
-        super().load_learner_state_dict(state)

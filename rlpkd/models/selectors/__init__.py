@@ -10,3 +10,6 @@ from .darts import DARTSSelector  # noqa: E402
 from .gdas import GDASSelector  # noqa: E402
 
 __all__ += ['ArchitectureSelector', 'DARTSSelector', 'GDASSelector']
+from .evolution import EvolutionSelector  # noqa: E402
+
+__all__ += ['EvolutionSelector']

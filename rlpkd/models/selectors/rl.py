@@ -11,6 +11,7 @@ from rlpkd.learners.experience import PolicyExperience
 from rlpkd.registry import MODELS
 from rlpkd.rl.environment import Observation, ParallelDistillationEnv
 from rlpkd.rl.policy import PolicyNetwork
+from rlpkd.rl.policy_io import load_policy
 from rlpkd.rl.reward import TaskInputs
 
 from .base import LearnedSelector, Selection, SelectionContext
@@ -62,6 +63,10 @@ class RLSelector(LearnedSelector):
             ``'none'`` (0: the policy decides on the student alone, and the teacher
             runs only on samples with a kept level or a recorded decision; a real
             saving where selections are empty).
+        policy_init: a policy file or checkpoint to start the policy from (e.g. the
+            meta-trained ``work_dir/meta_policy.pth`` of a ``configs/maml`` run; formats:
+            :mod:`rlpkd.rl.policy_io`); the task keeps its own level costs. ``None``:
+            a fresh policy. A missing or incompatible file fails at build.
     """
 
     def __init__(self, policy: Optional[dict] = None, budget: float = 1.0,
@@ -69,7 +74,7 @@ class RLSelector(LearnedSelector):
                  over_budget_penalty: float = 1.0, global_module: str = 'backbone',
                  lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1,
                  reward_signal: str = 'gap', self_critical: bool = False,
-                 state_gap: str = 'teacher') -> None:
+                 state_gap: str = 'teacher', policy_init: Optional[str] = None) -> None:
         super().__init__()
         if state_gap not in ('teacher', 'none'):
             raise ValueError(f"`model.selector.state_gap` must be 'teacher' or 'none', got "
@@ -84,16 +89,20 @@ class RLSelector(LearnedSelector):
                             lookahead_max_drop=lookahead_max_drop,
                             lookahead_chunk=lookahead_chunk, reward_signal=reward_signal)
         self.self_critical = self_critical
+        self.policy_init = policy_init
         self.pending: Optional[dict] = None
 
     def bind(self, pair) -> None:
-        """Build the environment (state builder, cost model, reward) and the policy."""
+        """Build the environment (state builder, cost model, reward) and the policy
+        (started from ``policy_init`` if given)."""
         super().bind(pair)
         self.env = ParallelDistillationEnv(pair, **self.env_cfg)
         self.policy = PolicyNetwork(state_dim=self.env.state_dim,
                                     num_layers=self.num_levels,
                                     level_costs=self.env.cost_model.fractions,
                                     layout=self.env.layout, **self.policy_cfg)
+        if self.policy_init is not None:
+            load_policy(self.policy, self.policy_init, key='model.selector.policy_init')
         self.policy.requires_grad_(False)
 
     @contextmanager
