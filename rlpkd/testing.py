@@ -102,3 +102,40 @@ def cls_data(num_images: int = 2, size=(64, 64), num_classes: int = 3,
 def cls_batch(model, *args, **kwargs) -> dict:
     """:func:`cls_data` through ``model``'s data preprocessor (training mode)."""
     return model.data_preprocessor(cls_data(*args, **kwargs), True)
+
+
+# ------------------------------------------------------------- instance segmentation
+def ins_data(num_images: int = 1, size=(64, 64), seed: int = 0) -> dict:
+    """A collated mmdet instance batch: uint8 images, boxes, labels and bitmap masks.
+
+    Each image has one or two objects; an object's mask is the ellipse inscribed in its
+    box, so boxes and masks agree as in real COCO data.
+    """
+    import numpy as np
+    from mmdet.structures import DetDataSample
+    from mmdet.structures.mask import BitmapMasks
+    from mmengine.structures import InstanceData
+
+    gen = torch.Generator().manual_seed(seed)
+    h, w = size
+    ys, xs = np.mgrid[:h, :w] + 0.5
+    inputs, samples = [], []
+    for i in range(num_images):
+        inputs.append(torch.randint(0, 256, (3, h, w), generator=gen, dtype=torch.uint8))
+        boxes = [[0.1 * w, 0.1 * h, 0.45 * w, 0.6 * h],
+                 [0.5 * w, 0.35 * h, 0.95 * w, 0.9 * h]][:1 + i % 2]
+        masks = np.stack([((xs - (x0 + x1) / 2) / ((x1 - x0) / 2)) ** 2
+                          + ((ys - (y0 + y1) / 2) / ((y1 - y0) / 2)) ** 2 <= 1
+                          for x0, y0, x1, y1 in boxes]).astype(np.uint8)
+        sample = DetDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w),
+                                             scale_factor=(1.0, 1.0)))
+        sample.gt_instances = InstanceData(bboxes=torch.tensor(boxes),
+                                           labels=torch.arange(len(boxes)) % 3,
+                                           masks=BitmapMasks(masks, h, w))
+        samples.append(sample)
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def ins_batch(model, *args, **kwargs) -> dict:
+    """:func:`ins_data` through ``model``'s data preprocessor (training mode)."""
+    return model.data_preprocessor(ins_data(*args, **kwargs), True)

@@ -1,8 +1,10 @@
 """The README's main job: uniform pyramid KD on toy data, end to end, on CPU.
 
-For each task of ``--tasks`` (default: ``det``; ``--tasks det seg cls`` for all three):
+For each task of ``--tasks`` (default: ``det``; ``--tasks det ins seg cls`` for all four):
 
 * ``det``: Faster R-CNN R18-w32 FPN128 -> R18-w16 FPN64 on toy COCO (COCO bbox mAP);
+* ``ins``: Mask R-CNN R18-w32 FPN128 -> R18-w16 FPN64 on the same toy COCO data, whose
+  annotations carry exact instance masks (COCO mask and bbox mAP);
 * ``seg``: DeepLabV3+ dilated R18-w32 -> R18-w16 on toy ADE20K (mIoU / aAcc);
 * ``cls``: ResNet-18 w32 -> w16 on a toy ImageNet-style folder (top-1);
 
@@ -11,7 +13,7 @@ For each task of ``--tasks`` (default: ``det``; ``--tasks det seg cls`` for all 
 3. train the student alone (baseline) and with uniform pyramid KD, same schedule;
 4. evaluate all three with the task's metric via ``tools/test.py``; check that the
    exported student checkpoint reproduces the distilled model's metrics;
-5. where the task has an RL-PyramidKD config (detection), train it (phases 1-3) on the
+5. where the task has an RL-PyramidKD config (every task), train it (phases 1-3) on the
    same data and report its metric, the fraction of the distillation cost its policy
    spends and how often it keeps each level;
 6. print one table per task and write them to ``<work-dir>/results.md`` / ``results.json``.
@@ -38,7 +40,7 @@ CFG = ROOT / 'configs'
 class Task:
     """What the demo needs to know about one task."""
 
-    key: str                      # also the make_toy_data.py subcommand
+    key: str                      # --tasks name (and make_toy_data.py subcommand)
     title: str
     teacher_cfg: Path
     student_cfg: Path
@@ -51,17 +53,24 @@ class Task:
     levels: tuple[str, ...] = ('res2', 'res3', 'res4', 'res5')
     rl_cfg: Path | None = None    # RL-PyramidKD config (its test_evaluator is a list)
     groups_file: str = 'size_groups.json'  # per-image size group, under the data root
+    data_cmd: str = ''            # make_toy_data.py subcommand when it is not ``key``
+
+    @property
+    def maker(self) -> str:
+        """The ``tools/make_toy_data.py`` subcommand that writes this task's data."""
+        return self.data_cmd or self.key
 
     def data_options(self, data: Path) -> tuple[str, ...]:
         opts = tuple(f'{loader}.dataset.data_root={data}/'
                      for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'))
-        if self.key == 'det':
+        if self.maker == 'det':  # COCO data: CocoMetric reads the val annotations itself
             ann = f'{data}/annotations/instances_val.json'
             opts += (f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}')
         return opts
 
 
-DET, SEG, CLS = CFG / 'faster_rcnn', CFG / 'deeplabv3plus', CFG / 'resnet'
+DET, INS = CFG / 'faster_rcnn', CFG / 'mask_rcnn'
+SEG, CLS = CFG / 'deeplabv3plus', CFG / 'resnet'
 TASKS = {
     'det': Task('det', 'Detection: Faster R-CNN, FPN levels P2-P5',
                 DET / 'faster-rcnn_r18-w32_fpn_toy-coco.py',
@@ -81,6 +90,25 @@ TASKS = {
                 ('P2', 'P3', 'P4', 'P5'),
                 DET / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
                 'annotations/instances_val.json'),
+    'ins': Task('ins', 'Instance segmentation: Mask R-CNN, FPN levels P2-P5',
+                INS / 'mask-rcnn_r18-w32_fpn_toy-coco.py',
+                INS / 'mask-rcnn_r18-w16_fpn_toy-coco.py',
+                INS / 'kd-uniform_mask-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+                ('teacher R18-w32 FPN128', 'student R18-w16 FPN64, alone',
+                 'student, uniform pyramid KD'),
+                tuple((f'coco/{k}', label) for k, label in (
+                    ('segm_mAP', 'mask mAP'), ('segm_mAP_50', 'mask AP50'),
+                    ('segm_mAP_s', 'mask AP_s'), ('segm_mAP_m', 'mask AP_m'),
+                    ('segm_mAP_l', 'mask AP_l'), ('bbox_mAP', 'bbox mAP'),
+                    ('bbox_mAP_50', 'bbox AP50'))),
+                'data/toy_coco', 'annotations/instances_train.json',
+                'the detection toy data with its exact instance masks, 240 train / 60 val '
+                '128x128 images, 8 epochs (RL-PyramidKD: 3 warm-up / 2 policy / 3 joint); '
+                'COCO segm (mask) and bbox metrics on val; "distill cost" / "kept" / '
+                '"subsets" / "MI" as for detection',
+                ('P2', 'P3', 'P4', 'P5'),
+                INS / 'rlpkd_mask-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+                'annotations/instances_val.json', data_cmd='det'),
     'seg': Task('seg', 'Segmentation: DeepLabV3+ (dilated, res3-res5 at stride 8), '
                 'backbone levels res2-res5',
                 SEG / 'deeplabv3plus_r18-w32-d8_toy-ade.py',
@@ -178,7 +206,7 @@ def table(task: Task, rows: list[dict]) -> str:
     lines = []
     for r in rows:
         train_s = 'cached' if r['train_s'] is None else f"{r['train_s']:.0f}"
-        digits = 3 if task.key == 'det' else 2
+        digits = 3 if task.maker == 'det' else 2
         cells = [r['name'], f"{r['params_m']:.2f}", train_s]
         if rl:
             cells.append('–' if r.get('cost') is None else f"{r['cost']:.3f}")
@@ -193,7 +221,7 @@ def table(task: Task, rows: list[dict]) -> str:
 def run_task(task: Task, work_dir: Path, data: Path, cache: Path) -> list[dict]:
     """Steps 1-5 for one task; return its rows (teacher, student alone, KD[, RL])."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    run('make_toy_data.py', task.key, '--out', str(data),
+    run('make_toy_data.py', task.maker, '--out', str(data),
         log=work_dir / 'data.log')
     data_opts = task.data_options(data)
     teacher_ckpt, teacher_s = cached_teacher(task, work_dir, cache, data, *data_opts)
@@ -234,10 +262,13 @@ def run_task(task: Task, work_dir: Path, data: Path, cache: Path) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det'],
-                        help='which tasks to run, in det / seg / cls order (default: det; '
-                        'seg and cls add about 9 min on 2 cores, 6 with cached teachers)')
+                        help='which tasks to run, in det / ins / seg / cls order (default: '
+                        'det; seg and cls add about 9 min on 2 cores, 6 with cached '
+                        'teachers)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data', default=TASKS['det'].data, help='toy COCO data root')
+    parser.add_argument('--ins-data', default=None,
+                        help='toy COCO data root of the instance task (default: --data)')
     parser.add_argument('--seg-data', default=TASKS['seg'].data, help='toy ADE20K data root')
     parser.add_argument('--cls-data', default=TASKS['cls'].data,
                         help='toy ImageNet-style data root')
@@ -246,7 +277,8 @@ def main() -> None:
     args = parser.parse_args()
     work_dir = ROOT / args.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
-    roots = {'det': args.data, 'seg': args.seg_data, 'cls': args.cls_data}
+    roots = {'det': args.data, 'ins': args.ins_data or args.data, 'seg': args.seg_data,
+             'cls': args.cls_data}
     start, sections, all_rows = time.time(), [], []
     for key in [k for k in TASKS if k in args.tasks]:
         task, task_start = TASKS[key], time.time()

@@ -3,7 +3,8 @@
 Usage: ``python tools/make_toy_data.py TASK [--out DIR] [--num-train N] [--num-val N]
 [--img-size S] [--seed S]`` with TASK one of
 
-* ``det``: COCO-format detection (``data/toy_coco``),
+* ``det``: COCO-format detection with exact instance masks (``data/toy_coco``; the
+  Faster R-CNN and the Mask R-CNN toy configs both read it),
 * ``seg``: ADE20K-style image + label-map folders (``data/toy_ade``),
 * ``cls``: ImageNet-style class folders + ``meta/*.txt`` lists (``data/toy_folder``).
 
@@ -64,8 +65,9 @@ def _add_common(parser: argparse.ArgumentParser, out: str, num_train: int, num_v
 def add_det_parser(subparsers: Any) -> None:
     """Register the ``det`` subcommand (COCO-format shapes, see ``rlpkd.datasets``)."""
     parser = subparsers.add_parser(
-        'det', help='COCO-format detection dataset of filled shapes',
-        description='Write train/, val/ and annotations/instances_{train,val}.json.')
+        'det', help='COCO-format detection / instance segmentation dataset of filled shapes',
+        description='Write train/, val/ and annotations/instances_{train,val}.json '
+        '(boxes and exact polygon masks: detection and instance segmentation).')
     _add_common(parser, 'data/toy_coco', 240, 60, 128, _run_det)
 
 

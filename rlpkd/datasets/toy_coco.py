@@ -1,4 +1,4 @@
-"""A deterministic toy detection dataset in COCO format: filled shapes on texture.
+"""A deterministic toy detection / instance segmentation dataset in COCO format.
 
 Every image shows filled circles, squares and triangles (the three :data:`CLASSES`)
 drawn with OpenCV in random colours that contrast with a random textured, noisy
@@ -15,7 +15,9 @@ equal shares (up to one image). Objects are placed by rejection sampling: a
 placement is refused when its box has an IoU above :data:`MAX_IOU` with an earlier
 box or when its pixels touch an earlier object. Nothing is occluded, so each box is
 tight around the pixels drawn, ``area`` counts them and the polygon ``segmentation``
-follows their pixel edges (rasterizing it gives back exactly the drawn pixels).
+follows their pixel edges (rasterizing it gives back exactly the drawn pixels, and its
+area is ``area``). The same files therefore serve detection (Faster R-CNN, boxes only)
+and instance segmentation (Mask R-CNN, ``LoadAnnotations(with_mask=True)``).
 
 Each image is drawn by its own ``numpy.random.default_rng((seed, split, index))``,
 so train and val use different derived seeds, the output is byte-identical for the

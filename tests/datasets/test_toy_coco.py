@@ -117,6 +117,30 @@ def test_segmentation_matches_bbox_and_area(toy_root: Path) -> None:
         assert len(xs) == ann['area']
 
 
+def _shoelace(flat: list[float]) -> float:
+    """Area of the simple polygon ``[x1, y1, x2, y2, ...]``."""
+    xs, ys = np.asarray(flat[0::2]), np.asarray(flat[1::2])
+    return 0.5 * abs(float(np.dot(xs, np.roll(ys, -1)) - np.dot(ys, np.roll(xs, -1))))
+
+
+@pytest.mark.parametrize('split', ['train', 'val'])
+def test_instance_masks_match_area_and_lie_in_box(toy_root: Path, split: str) -> None:
+    """The instance masks (outline polygons): area == ``area``, vertices inside ``bbox``.
+
+    The outlines follow the pixel edges of the drawn shapes, so the polygon area is the
+    pixel count exactly and the polygon spans its tight box from edge to edge.
+    """
+    coco = _load(toy_root, split)
+    assert coco['annotations']
+    for ann in coco['annotations']:
+        (polygon,) = ann['segmentation']
+        assert _shoelace(polygon) == ann['area'], ann['id']
+        x, y, w, h = ann['bbox']
+        xs, ys = polygon[0::2], polygon[1::2]
+        assert x <= min(xs) and max(xs) <= x + w and y <= min(ys) and max(ys) <= y + h
+        assert (min(xs), max(xs), min(ys), max(ys)) == (x, x + w, y, y + h)  # tight
+
+
 def test_boxes_tight_on_pixels(toy_root: Path) -> None:
     """The flat fill colour of each shape touches all four box sides and never leaves the box."""
     cv2 = pytest.importorskip('cv2')
@@ -150,6 +174,23 @@ def test_mmdet_coco_dataset_loads(toy_root: Path) -> None:
         assert inst['bbox'] == pytest.approx([x, y, x + w, y + h])
         assert inst['bbox_label'] == ann['category_id'] - 1
         assert inst['ignore_flag'] == 0
+
+
+def test_mmdet_loads_the_instance_masks(toy_root: Path) -> None:
+    """mmdet's ``LoadAnnotations(with_mask=True)`` gives each shape's drawn pixels."""
+    datasets = pytest.importorskip('mmdet.datasets')
+    pipeline = [dict(type='LoadImageFromFile'),
+                dict(type='mmdet.LoadAnnotations', with_bbox=True, with_mask=True)]
+    ds = datasets.CocoDataset(
+        data_root=str(toy_root), ann_file='annotations/instances_val.json',
+        data_prefix={'img': 'val/'}, metainfo={'classes': CLASSES}, pipeline=pipeline)
+    coco = _load(toy_root, 'val')
+    for index in range(3):
+        item = ds[index]
+        expected = [a for a in coco['annotations'] if a['image_id'] == item['img_id']]
+        masks = item['gt_masks'].to_ndarray()
+        assert masks.shape == (len(expected), IMG_SIZE, IMG_SIZE)
+        assert [int(m.sum()) for m in masks] == [a['area'] for a in expected]
 
 
 def test_cocoeval_ground_truth_as_detections(toy_root: Path) -> None:
