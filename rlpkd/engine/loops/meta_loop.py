@@ -47,7 +47,6 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import BaseLoop, Runner
 from torch import Tensor, nn
-from torch.utils.data import DataLoader
 
 from rlpkd.apis.cli import read_config
 from rlpkd.learners import PolicyExperience
@@ -61,6 +60,7 @@ from rlpkd.rl.state import StateLayout
 from rlpkd.utils import check_identical_over_ranks, mean_over_ranks
 
 from ..hooks.rl_checkpoint_hook import RLCheckpointHook
+from .batch_stream import BatchStream
 
 
 @MODELS.register_module()
@@ -109,53 +109,6 @@ class TaskSpec:
     freeze: Sequence[str] = ()
 
 
-class BatchStream:
-    """Endless batches of a dataloader; its position ``(epoch, drawn)`` is resumable.
-
-    Each new pass sets the sampler's epoch (the shuffle order), as the epoch loop does.
-    """
-
-    def __init__(self, dataloader: DataLoader) -> None:
-        self.dataloader = dataloader
-        self.epoch = self.drawn = 0
-        self._batches = None
-
-    def next(self):
-        if self._batches is None:
-            self._open(skip=self.drawn)
-        try:
-            batch = next(self._batches)
-        except StopIteration:
-            self.epoch += 1
-            self._open(skip=0)
-            batch = next(self._batches, None)
-            if batch is None:
-                raise ValueError('a task dataloader yields no batch') from None
-        self.drawn += 1
-        return batch
-
-    def _open(self, skip: int) -> None:
-        """Start pass ``epoch``, skipping the ``skip`` batches it already gave."""
-        batch_sampler = getattr(self.dataloader, 'batch_sampler', None)
-        for sampler in (getattr(self.dataloader, 'sampler', None),
-                        getattr(batch_sampler, 'sampler', None)):
-            if hasattr(sampler, 'set_epoch'):
-                sampler.set_epoch(self.epoch)
-        self._batches = iter(self.dataloader)
-        for _ in range(skip):
-            next(self._batches)
-        self.drawn = skip
-
-    def state_dict(self) -> dict:
-        return dict(epoch=self.epoch, drawn=self.drawn)
-
-    def load_state_dict(self, state: dict) -> None:
-        """Go to ``state``'s position now (its batches are loaded once more here, before
-        the checkpoint hook restores the RNG, so a resumed run draws the same ones)."""
-        self.epoch = int(state['epoch'])
-        self._open(skip=int(state['drawn']))
-
-
 class MetaTask:
     """One distillation environment (:class:`TaskSpec`), built as the runner builds a
     training run's: the distiller (initialised, on the device, DDP-wrapped when
@@ -185,7 +138,8 @@ class MetaTask:
             self.optim_wrapper = build_optim_wrapper(self.distiller,
                                                      copy.deepcopy(cfg.optim_wrapper))
             self.stream = BatchStream(Runner.build_dataloader(cfg.train_dataloader,
-                                                              seed=runner.seed))
+                                                              seed=runner.seed),
+                                      what='a task dataloader')
         self.where = where
 
     @property

@@ -20,13 +20,9 @@ from __future__ import annotations
 
 import json
 import os.path as osp
-import random
-from contextlib import contextmanager
 from itertools import islice
 from typing import Dict, Iterator, List, Optional, Tuple, Type, Union
 
-import numpy as np
-import torch
 from mmengine import dist
 from mmengine.model import is_model_wrapper
 from torch.utils.data import DataLoader
@@ -34,24 +30,10 @@ from torch.utils.data import DataLoader
 from rlpkd.models.selectors import ArchitectureSelector, LearnedSelector
 from rlpkd.registry import LOOPS
 
+from .batch_stream import BatchStream
 from .phase_loop import Phase, PhaseTrainLoop
 
 RESULT_FILE = 'search_result.json'
-
-
-@contextmanager
-def preserved_rng() -> Iterator[None]:
-    """Leave the torch (CPU and CUDA), numpy and ``random`` generators as they were: a
-    dataloader iterator draws its base seed, and a pipeline's augmentations draw from
-    numpy, whenever a held-out epoch is (re-)opened or a batch re-loaded."""
-    np_state, py_state = np.random.get_state(), random.getstate()
-    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_available() else []
-    with torch.random.fork_rng(devices=devices):
-        try:
-            yield
-        finally:
-            np.random.set_state(np_state)
-            random.setstate(py_state)
 
 
 class HeldOutSearchLoop(PhaseTrainLoop):
@@ -90,31 +72,19 @@ class HeldOutSearchLoop(PhaseTrainLoop):
         if not isinstance(arch_dataloader, DataLoader):
             arch_dataloader = runner.build_dataloader(arch_dataloader, seed=runner.seed)
         self.arch_dataloader = arch_dataloader
-        self._arch_batches: Optional[Iterator] = None
-        self._arch_epoch = self._arch_drawn = 0  # held-out stream position (resumed)
+        self.arch_stream = BatchStream(arch_dataloader, 'train_cfg.arch_dataloader')
 
     # ------------------------------------------------ held-out batches
     def next_arch_batch(self) -> tuple:
-        """The next batch of the endless held-out stream (a new sampler epoch when one is
-        exhausted), preprocessed: ``(inputs, data_samples)``."""
-        if self._arch_batches is None:
-            # after a resume the interrupted run had opened this epoch and drawn these
-            # batches before its checkpoint: re-doing it must not move the generators
-            with preserved_rng():
-                self._open_arch_epoch(skip=self._arch_drawn)
-        try:
-            batch = next(self._arch_batches)
-        except StopIteration:
-            self._arch_epoch += 1
-            self._open_arch_epoch()
-            batch = next(self._arch_batches)
-        self._arch_drawn += 1
-        return self.preprocess(batch)
+        """The next batch of the endless held-out stream (:class:`BatchStream`: a new
+        sampler epoch when one is exhausted, exact after a resume), preprocessed:
+        ``(inputs, data_samples)``."""
+        return self.preprocess(self.arch_stream.next())
 
     def fixed_held_out_batches(self, limit: Optional[int] = None) -> Iterator[tuple]:
         """The first ``limit`` batches (``None``: all) of the held-out split's epoch 0,
         preprocessed: the same images at every call (the stream is not moved)."""
-        for batch in islice(self._arch_iter(0), limit):
+        for batch in islice(self.arch_stream.pass_iter(0), limit):
             yield self.preprocess(batch)
 
     def preprocess(self, batch: dict) -> tuple:
@@ -123,23 +93,6 @@ class HeldOutSearchLoop(PhaseTrainLoop):
             else self.runner.model
         data = model.data_preprocessor(batch, True)
         return data['inputs'], data['data_samples']
-
-    def _arch_iter(self, epoch: int) -> Iterator:
-        """An iterator over ``arch_dataloader`` at sampler epoch ``epoch``."""
-        sampler = getattr(self.arch_dataloader, 'sampler', None)
-        batch_sampler = getattr(self.arch_dataloader, 'batch_sampler', None)
-        for s in (sampler, getattr(batch_sampler, 'sampler', None)):
-            if hasattr(s, 'set_epoch'):
-                s.set_epoch(epoch)
-        return iter(self.arch_dataloader)
-
-    def _open_arch_epoch(self, skip: int = 0) -> None:
-        """Start epoch ``_arch_epoch`` of the held-out stream; after a resume, skip the
-        ``skip`` batches it had already drawn (they are loaded once more)."""
-        self._arch_batches = self._arch_iter(self._arch_epoch)
-        for _ in range(skip):
-            next(self._arch_batches)
-        self._arch_drawn = skip
 
     # ------------------------------------------------ results
     def search_result(self) -> dict:
@@ -159,13 +112,14 @@ class HeldOutSearchLoop(PhaseTrainLoop):
 
     # ------------------------------------------------ checkpoint (held-out stream)
     def loop_state_dict(self) -> dict:
-        return dict(super().loop_state_dict(), arch_epoch=self._arch_epoch,
-                    arch_drawn=self._arch_drawn)
+        stream = self.arch_stream.state_dict()
+        return dict(super().loop_state_dict(), arch_epoch=stream['epoch'],
+                    arch_drawn=stream['drawn'])
 
     def load_loop_state_dict(self, state: dict) -> None:
         super().load_loop_state_dict(state)
-        self._arch_epoch, self._arch_drawn = state['arch_epoch'], state['arch_drawn']
-        self._arch_batches = None
+        self.arch_stream.load_state_dict(dict(epoch=state['arch_epoch'],
+                                              drawn=state['arch_drawn']))
 
 
 @LOOPS.register_module()
