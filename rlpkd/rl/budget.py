@@ -34,10 +34,11 @@ class CostConstraint:
     def __init__(self, target: float, multiplier_lr: float = 0.5,
                  multiplier: float = 0.0) -> None:
         if not 0.0 < target <= 1.0:
-            raise ValueError(f'cost_target must be in (0, 1], got {target}')
+            raise ValueError('train_cfg.learners.ppo.cost_target must be in (0, 1], got '
+                             f'{target}')
         if multiplier_lr <= 0 or multiplier < 0:
-            raise ValueError('multiplier_lr must be > 0 and the multiplier >= 0, got '
-                             f'{multiplier_lr} and {multiplier}')
+            raise ValueError('train_cfg.learners.ppo.multiplier_lr must be > 0 (and the '
+                             f'multiplier >= 0), got {multiplier_lr} and {multiplier}')
         self.target = float(target)
         self.multiplier_lr = float(multiplier_lr)
         self.multiplier = float(multiplier)

@@ -128,7 +128,8 @@ class PolicyNetwork(nn.Module):
                  init_keep_prob: float = 0.75, explore: float = 0.0) -> None:
         super().__init__()
         if not 0.0 <= explore < 0.5:
-            raise ValueError(f'explore must be in [0, 0.5), got {explore}')
+            raise ValueError(f'explore (model.selector.policy.explore) must be in [0, 0.5), '
+                             f'got {explore}')
         self.explore = explore
         layout = layout or StateLayout.features_and_budget(state_dim)
         if layout.dim != state_dim:
