@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     metrics = runner.test()
     if is_main_process():
         print('metrics: ' + cli.save_metrics(metrics, runner.work_dir), flush=True)
+    cli.finish_distributed()
     return metrics
 
 

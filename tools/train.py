@@ -46,6 +46,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         cli.enable_auto_scale_lr(cfg)
     cli.set_resume(cfg, args.resume)
     cli.build_runner(cfg).train()
+    cli.finish_distributed()
 
 
 if __name__ == '__main__':

@@ -164,6 +164,15 @@ def init_cpu_distributed(cfg: Config) -> None:
     cfg.model_wrapper_cfg = wrapper
 
 
+def finish_distributed() -> None:
+    """Tear the process group down once the run is over (all ranks, after a barrier), as
+    PyTorch asks: left to interpreter exit, the gloo threads of a 2-process CPU run were
+    seen to abort one rank ("terminate called without an active exception")."""
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
+
+
 def save_metrics(metrics: dict[str, Any] | None, work_dir: str) -> str:
     """Write ``metrics`` to ``<work_dir>/metrics.json``; return them as one JSON line."""
     line = json.dumps(metrics or {}, default=_jsonable, sort_keys=True)
