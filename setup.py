@@ -58,7 +58,7 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(include=['rlpkd', 'rlpkd.*']),
     include_package_data=True,
-    install_requires=['torch>=2.0', 'numpy', *STACK],
+    install_requires=['torch>=2.0', 'numpy', 'matplotlib', 'rich', *STACK],
     extras_require={
         'det': ['mmdet==3.3.0', 'pycocotools'],
         'seg': ['mmsegmentation==1.2.2', 'ftfy', 'regex'],
