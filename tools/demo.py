@@ -18,7 +18,9 @@ For each task of ``--tasks`` (default: ``det``; ``--tasks det ins seg cls`` for 
    spends and how often it keeps each level;
 6. print one table per task and write them to ``<work-dir>/results.md`` / ``results.json``.
 
-Every step runs the same ``tools/*.py`` a user runs. Numbers are toy-scale CPU numbers.
+Every step runs the same ``tools/*.py`` a user runs, its output in a log file under
+``--work-dir``; the terminal shows one progress line (step k of n, the running training's
+epoch / iteration and ETA, the demo's ETA). Numbers are toy-scale CPU numbers.
 """
 from __future__ import annotations
 
@@ -26,7 +28,6 @@ import argparse
 import hashlib
 import json
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -34,6 +35,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
+sys.path.insert(0, str(ROOT))  # rlpkd from this checkout when it is not installed
+from rlpkd.benchmarking import PlanProgress, ToolError, run_tool  # noqa: E402
+
+STEPS_PER_TASK = 11  # data, teacher, student, KD, RL, export, 5 tests
 
 
 @dataclass(frozen=True)
@@ -134,30 +139,31 @@ TASKS = {
 }
 
 
-def run(tool: str, *args: str, log: Path) -> float:
-    """Run ``tools/<tool>`` with this interpreter; return its wall time (s)."""
-    cmd = [sys.executable, str(ROOT / 'tools' / tool), *args]
-    print('$', ' '.join(cmd), flush=True)
-    start = time.time()
-    with open(log, 'w') as out:
-        proc = subprocess.run(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        tail = ''.join(open(log).readlines()[-30:])
-        sys.exit(f'{tool} failed (log: {log}):\n{tail}')
-    return time.time() - start
+def run(progress: PlanProgress, tool: str, *args: str, log: Path) -> float:
+    """Run ``tools/<tool>`` as one step of ``progress``; return its wall time (s).
+    The step's log (the tool's whole output) is ``log``; exits on failure."""
+    progress.start(f'{tool} {Path(args[0]).name} -> {log.relative_to(ROOT)}')
+    try:
+        seconds = run_tool(tool, args, log, progress.status)
+    except ToolError as err:
+        sys.exit(str(err))
+    progress.finish('ok')
+    return seconds
 
 
-def train(cfg: Path, work_dir: Path, *options: str) -> tuple[Path, float]:
+def train(progress: PlanProgress, cfg: Path, work_dir: Path,
+          *options: str) -> tuple[Path, float]:
     """Train ``cfg``; return the last checkpoint and the wall time."""
     extra = ['--cfg-options', *options] if options else []
-    seconds = run('train.py', str(cfg), '--work-dir', str(work_dir), *extra,
+    seconds = run(progress, 'train.py', str(cfg), '--work-dir', str(work_dir), *extra,
                   log=work_dir.with_suffix('.train.log'))
     return Path((work_dir / 'last_checkpoint').read_text().strip()), seconds
 
 
-def test(task: Task, cfg: Path, ckpt: Path, work_dir: Path, *options: str) -> dict:
+def test(progress: PlanProgress, task: Task, cfg: Path, ckpt: Path, work_dir: Path,
+         *options: str) -> dict:
     extra = ['--cfg-options', *options] if options else []
-    run('test.py', str(cfg), str(ckpt), '--work-dir', str(work_dir), *extra,
+    run(progress, 'test.py', str(cfg), str(ckpt), '--work-dir', str(work_dir), *extra,
         log=work_dir.with_suffix('.test.log'))
     metrics = json.loads((work_dir / 'metrics.json').read_text())
     out = {label: metrics[key] for key, label in task.metrics}
@@ -176,8 +182,8 @@ def num_params(cfg: Path) -> float:
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
-def cached_teacher(task: Task, work_dir: Path, cache: Path, data: Path,
-                   *options: str) -> tuple[Path, float | None]:
+def cached_teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Path,
+                   data: Path, *options: str) -> tuple[Path, float | None]:
     """Train the teacher unless a checkpoint for these configs + data is cached."""
     key = hashlib.sha1()
     for path in sorted(CFG.rglob('*.py')):
@@ -187,9 +193,10 @@ def cached_teacher(task: Task, work_dir: Path, cache: Path, data: Path,
     prefix = 'toy-teacher' if task.key == 'det' else f'toy-teacher-{task.key}'
     cached = cache / f'{prefix}-{key.hexdigest()[:12]}.pth'
     if cached.exists():
-        print(f'reusing cached teacher {cached}')
+        progress.start(f'teacher: reusing {cached}')
+        progress.finish('cached', executed=False)
         return cached, None
-    ckpt, seconds = train(task.teacher_cfg, work_dir / 'teacher', *options)
+    ckpt, seconds = train(progress, task.teacher_cfg, work_dir / 'teacher', *options)
     cache.mkdir(parents=True, exist_ok=True)
     shutil.copy(ckpt, cached)
     return cached, seconds
@@ -218,23 +225,27 @@ def table(task: Task, rows: list[dict]) -> str:
     return head + '|\n' + '\n'.join(lines) + '\n'
 
 
-def run_task(task: Task, work_dir: Path, data: Path, cache: Path) -> list[dict]:
+def run_task(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
+             cache: Path) -> list[dict]:
     """Steps 1-5 for one task; return its rows (teacher, student alone, KD[, RL])."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    run('make_toy_data.py', task.maker, '--out', str(data),
+    run(progress, 'make_toy_data.py', task.maker, '--out', str(data),
         log=work_dir / 'data.log')
     data_opts = task.data_options(data)
-    teacher_ckpt, teacher_s = cached_teacher(task, work_dir, cache, data, *data_opts)
-    student_ckpt, student_s = train(task.student_cfg, work_dir / 'student', *data_opts)
-    distill_ckpt, distill_s = train(task.distill_cfg, work_dir / 'distill', *data_opts,
-                                    f'model.teacher_ckpt={teacher_ckpt}')
+    teacher_ckpt, teacher_s = cached_teacher(progress, task, work_dir, cache, data,
+                                             *data_opts)
+    student_ckpt, student_s = train(progress, task.student_cfg, work_dir / 'student',
+                                    *data_opts)
+    distill_ckpt, distill_s = train(progress, task.distill_cfg, work_dir / 'distill',
+                                    *data_opts, f'model.teacher_ckpt={teacher_ckpt}')
     rl_opts = [o.replace('test_evaluator.', 'test_evaluator.0.') for o in data_opts]
     rl_opts.append(f'test_evaluator.1.group_file={data}/{task.groups_file}')
     if task.rl_cfg is not None:
-        rl_ckpt, rl_s = train(task.rl_cfg, work_dir / 'rlpkd', *rl_opts,
+        rl_ckpt, rl_s = train(progress, task.rl_cfg, work_dir / 'rlpkd', *rl_opts,
                               f'model.teacher_ckpt={teacher_ckpt}')
     exported = work_dir / 'distilled_student.pth'
-    run('export_student.py', str(distill_ckpt), str(exported), log=work_dir / 'export.log')
+    run(progress, 'export_student.py', str(distill_ckpt), str(exported),
+        log=work_dir / 'export.log')
     rows = [dict(task=task.key, name=task.names[0], cfg=task.teacher_cfg, ckpt=teacher_ckpt,
                  train_s=teacher_s),
             dict(task=task.key, name=task.names[1], cfg=task.student_cfg, ckpt=student_ckpt,
@@ -248,10 +259,10 @@ def run_task(task: Task, work_dir: Path, data: Path, cache: Path) -> list[dict]:
         distiller = row['cfg'] in (task.distill_cfg, task.rl_cfg)
         opts = rl_opts if row['cfg'] == task.rl_cfg else data_opts
         extra = f'model.teacher_ckpt={teacher_ckpt}' if distiller else 'randomness.seed=0'
-        row.update(test(task, row['cfg'], row['ckpt'], work_dir / f"test_{row['cfg'].stem}",
-                        *opts, extra))
+        row.update(test(progress, task, row['cfg'], row['ckpt'],
+                        work_dir / f"test_{row['cfg'].stem}", *opts, extra))
         row['params_m'] = num_params(task.student_cfg if distiller else row['cfg'])
-    exported_metrics = test(task, task.student_cfg, exported, work_dir / 'test_exported',
+    exported_metrics = test(progress, task, task.student_cfg, exported, work_dir / 'test_exported',
                             *data_opts)
     if exported_metrics != {label: rows[2][label] for _, label in task.metrics}:
         sys.exit(f'{task.key}: exported student disagrees with the distiller: '
@@ -280,14 +291,16 @@ def main() -> None:
     roots = {'det': args.data, 'ins': args.ins_data or args.data, 'seg': args.seg_data,
              'cls': args.cls_data}
     start, sections, all_rows = time.time(), [], []
-    for key in [k for k in TASKS if k in args.tasks]:
-        task, task_start = TASKS[key], time.time()
-        # Detection keeps its original layout (work_dirs/demo/...); the others nest.
-        task_dir = work_dir if key == 'det' else work_dir / key
-        rows = run_task(task, task_dir, ROOT / roots[key], Path(args.cache))
-        all_rows += rows
-        sections.append(f'### {task.title}\n\n{task.setting}; '
-                        f'{time.time() - task_start:.0f} s wall.\n\n' + table(task, rows))
+    keys = [k for k in TASKS if k in args.tasks]
+    with PlanProgress(STEPS_PER_TASK * len(keys)) as progress:
+        for key in keys:
+            task, task_start = TASKS[key], time.time()
+            # Detection keeps its original layout (work_dirs/demo/...); the others nest.
+            task_dir = work_dir if key == 'det' else work_dir / key
+            rows = run_task(progress, task, task_dir, ROOT / roots[key], Path(args.cache))
+            all_rows += rows
+            sections.append(f'### {task.title}\n\n{task.setting}; '
+                            f'{time.time() - task_start:.0f} s wall.\n\n' + table(task, rows))
     text = ('Toy-scale CPU numbers (2 cores), made by `python tools/demo.py --tasks '
             + ' '.join(k for k in TASKS if k in args.tasks) + '`. The exported '
             'uniform-KD student checkpoints reproduce the distilled metrics exactly.\n\n'

@@ -11,5 +11,6 @@ _base_ = [
 model = dict(
     student=dict(cfg_path='rlpkd::deeplabv3plus/deeplabv3plus_r18-w16-d8_toy-ade.py'),
     teacher=dict(cfg_path='rlpkd::deeplabv3plus/deeplabv3plus_r18-w32-d8_toy-ade.py'),
-    # Written by `tools/train.py` on the teacher config (the demo does this).
+    # Written by `tools/train.py` on the teacher config (the demo and
+    # tools/benchmark.py train their own and pass it as --cfg-options model.teacher_ckpt=...).
     teacher_ckpt='work_dirs/deeplabv3plus_r18-w32-d8_toy-ade/epoch_12.pth')

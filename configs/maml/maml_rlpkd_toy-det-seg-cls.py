@@ -5,8 +5,9 @@
 # Adam step on the query steps (rlpkd.MetaTrainLoop). At the end the meta-policy is
 # written to work_dir/meta_policy.pth; start any task's RL-PyramidKD from it with
 #   --cfg-options model.selector.policy_init=work_dirs/maml_rlpkd_toy-det-seg-cls/meta_policy.pth
-# The teachers are the toy teacher checkpoints the task configs name (tools/demo.py
-# trains them); a task's cfg_options can name others (model.teacher_ckpt).
+# The teachers are the toy teacher checkpoints the task configs name (train each
+# teacher config with tools/train.py first; the demo keeps its own elsewhere); a task's
+# cfg_options can name others (model.teacher_ckpt).
 _base_ = ['../_base_/distillers/rlpkd.py']
 custom_imports = dict(imports=['rlpkd'], allow_failed_imports=False)
 

@@ -10,6 +10,7 @@ _base_ = [
 model = dict(
     student=dict(cfg_path='rlpkd::mask_rcnn/mask-rcnn_r18-w16_fpn_toy-coco.py'),
     teacher=dict(cfg_path='rlpkd::mask_rcnn/mask-rcnn_r18-w32_fpn_toy-coco.py'),
-    # Written by `tools/train.py` on the teacher config (the demo does this).
+    # Written by `tools/train.py` on the teacher config (the demo and
+    # tools/benchmark.py train their own and pass it as --cfg-options model.teacher_ckpt=...).
     teacher_ckpt='work_dirs/mask-rcnn_r18-w32_fpn_toy-coco/epoch_8.pth')
 default_hooks = dict(logger=dict(interval=10), checkpoint=dict(interval=8))

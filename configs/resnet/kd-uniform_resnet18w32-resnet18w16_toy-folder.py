@@ -11,7 +11,8 @@ _base_ = [
 model = dict(
     student=dict(cfg_path='rlpkd::resnet/resnet18-w16_toy-folder.py'),
     teacher=dict(cfg_path='rlpkd::resnet/resnet18-w32_toy-folder.py'),
-    # Written by `tools/train.py` on the teacher config (the demo does this).
+    # Written by `tools/train.py` on the teacher config (the demo and
+    # tools/benchmark.py train their own and pass it as --cfg-options model.teacher_ckpt=...).
     teacher_ckpt='work_dirs/resnet18-w32_toy-folder/epoch_6.pth')
 # mmpretrain keeps the data preprocessor (mean / std) beside `model`, and the runner
 # would pass it to the distiller; the student's own config supplies it instead.

@@ -2,7 +2,9 @@
 
 - :mod:`~rlpkd.learners.experience`: typed experience records (``PolicyExperience``);
 - :mod:`~rlpkd.learners.base`: the ``Learner`` interface;
-- :mod:`~rlpkd.learners.ppo`: ``PPOLearner`` (RL-PyramidKD).
+- :mod:`~rlpkd.learners.ppo`: ``PPOLearner`` (RL-PyramidKD);
+- :mod:`~rlpkd.learners.architecture`: ``ArchitectureLearner`` (DARTS-LS / GDAS-LS, the
+  unrolled hypergradient) and ``EvolutionLearner`` (EA-LS, regularised evolution).
 """
 from .base import Learner
 from .experience import Experience, PolicyExperience

@@ -9,7 +9,10 @@
 - :mod:`~rlpkd.rl.policy`: the LSTM / independent Bernoulli policy (``PolicyNetwork``);
 - :mod:`~rlpkd.rl.gae`, :mod:`~rlpkd.rl.buffer`, :mod:`~rlpkd.rl.ppo`: GAE, the rollout
   buffer and ``PPOTrainer``.
-- :mod:`~rlpkd.rl.meta_learning`: MAML of the policy across tasks (``MAMLTrainer``).
+- :mod:`~rlpkd.rl.budget`: the cost constraint's Lagrange multiplier (``CostConstraint``);
+- :mod:`~rlpkd.rl.meta_learning`: MAML of the policy across tasks (``MAMLTrainer``);
+- :mod:`~rlpkd.rl.task_family`: synthetic contextual tasks for meta-learning;
+- :mod:`~rlpkd.rl.policy_io`: saving / loading a policy (``model.selector.policy_init``).
 """
 from .buffer import RolloutBuffer
 from .contextual import ContextualSelectionEnv

@@ -1,0 +1,7 @@
+# Retrain what the GDAS-LS toy segmentation search found: uniform KD's toy schedule
+# (whole training set, 12 epochs) with a FixedSelector reading the search's result;
+# another result: --cfg-options model.selector.levels_from=<work_dir>/search_result.json
+_base_ = '../deeplabv3plus/kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py'
+model = dict(selector=dict(
+    _delete_=True, type='rlpkd.FixedSelector',
+    levels_from='work_dirs/gdas-ls_deeplabv3plus_r18w32-r18w16-d8_toy-ade/search_result.json'))

@@ -1,0 +1,10 @@
+"""``tools/benchmark.py``: the plan of runs per task, resumable execution through the
+real tools, the tables; the launcher and progress display shared with ``tools/demo.py``."""
+from .full_scale import full_commands
+from .launch import ToolError, run_tool
+from .plan import TASKS, Method, TaskSetup, methods, select
+from .progress import PlanProgress
+from .suite import run_benchmark
+
+__all__ = ['TASKS', 'Method', 'PlanProgress', 'TaskSetup', 'ToolError', 'full_commands',
+           'methods', 'run_benchmark', 'run_tool', 'select']

@@ -1,0 +1,51 @@
+"""``tools/benchmark.py --full``: the multi-GPU commands that would produce the same
+tables on COCO / ADE20K / ImageNet (printed, not run)."""
+from __future__ import annotations
+
+from typing import List, Sequence
+
+from .plan import Method, TaskSetup
+
+UPSTREAM_STUDENT = {
+    'det': 'mmdet: tools/dist_train.sh configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py 8',
+    'seg': 'mmseg: tools/dist_train.sh configs/deeplabv3plus/'
+           'deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py 8',
+    'cls': 'mmpretrain: tools/dist_train.sh configs/resnet/resnet50_8xb32_in1k.py 8',
+}
+
+
+def full_config(task: TaskSetup, method: Method) -> str:
+    """The full-scale config of ``method``, '' when the project has none yet."""
+    if method.family in ('lambda', 'ablation'):
+        return task.full.get('rl', '')
+    if method.key == 'uniform_gradnorm' and 'gradnorm' in task.full:
+        return task.full['gradnorm']
+    if method.family in ('uniform', 'gradopt'):
+        return task.full.get('uniform', '')
+    return ''
+
+
+def full_commands(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
+                  gpus: int = 8) -> List[str]:
+    """Shell lines (comments for what has no full-scale config) for every run of ``plan``
+    at full scale on ``gpus`` GPUs, then its test."""
+    lines = [f'# {task.title}: full-scale runs on {gpus} GPUs (not run here)']
+    for method in plan:
+        if method.family == 'student':
+            lines.append(f'# {method.label}: upstream {UPSTREAM_STUDENT[task.key]}')
+            continue
+        config = full_config(task, method)
+        if not config:
+            lines.append(f'# {method.label}: no full-scale config yet (toy: configs/'
+                         f'{method.config})')
+            continue
+        options = [o for o in method.options
+                   if not (method.key == 'uniform_gradnorm' and o.startswith('model.balancer'))]
+        for seed in seeds:
+            work = f'work_dirs/benchmark_{task.key}_full/{method.key}/seed_{seed}'
+            opts = ' '.join([*options, f'randomness.seed={seed}'])
+            lines.append(f'bash tools/dist_train.sh configs/{config} {gpus} --work-dir {work} '
+                         f'--cfg-options {opts}')
+            lines.append(f'bash tools/dist_test.sh configs/{config} "$(cat {work}/'
+                         f'last_checkpoint)" {gpus} --work-dir {work}/test')
+    return lines

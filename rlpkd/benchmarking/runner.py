@@ -1,0 +1,105 @@
+"""Execute the runs of a benchmark plan through the real ``tools/*.py``, resumably.
+
+A run (one :class:`~rlpkd.benchmarking.plan.Method`, one seed) trains its config —
+for a NAS method: the search, then the retrain of the subset it found — tests the last
+checkpoint and writes ``result.json`` into its directory. That file makes the run
+*finished*: a benchmark started again reuses it. A run without it (killed, or failed)
+is started afresh in an emptied directory. A failed run returns a ``failed`` record
+naming its log; the plan goes on.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+from .launch import ToolError, run_tool
+from .plan import Method, TaskSetup
+
+RESULT = 'result.json'
+
+
+class RunContext:
+    """What every run of one benchmark shares.
+
+    Args:
+        task: the task's configs.
+        root: the benchmark's work directory (``<root>/<method>/seed_<s>`` per run).
+        data: the toy data root.
+        teacher: the teacher checkpoint.
+        options: extra ``--cfg-options`` for every run (e.g. a shorter schedule).
+        on_progress: status callback of the running tool (see ``run_tool``).
+    """
+
+    def __init__(self, task: TaskSetup, root: Path, data: Path, teacher: Path,
+                 options: Sequence[str] = (),
+                 on_progress: Optional[Callable[[str], None]] = None) -> None:
+        self.task, self.root, self.data, self.teacher = task, root, data, teacher
+        self.options, self.on_progress = tuple(options), on_progress
+
+    def run_dir(self, method: Method, seed: int) -> Path:
+        return self.root / method.key / f'seed_{seed}'
+
+    def train(self, config: str, work: Path, options: Sequence[str]) -> float:
+        """Train ``config`` into ``work``; returns the wall time (s)."""
+        return run_tool('train.py', [self.task.path(config), '--work-dir', work,
+                                     '--cfg-options', *options],
+                        work / 'train.log', self.on_progress)
+
+    def test(self, config: str, work: Path, options: Sequence[str]) -> dict:
+        """Test the last checkpoint of ``work``; returns the test's ``metrics.json``."""
+        ckpt = (work / 'last_checkpoint').read_text().strip()
+        run_tool('test.py', [self.task.path(config), ckpt, '--work-dir', work / 'test',
+                             '--cfg-options', *options], work / 'test.log', self.on_progress)
+        return json.loads((work / 'test' / 'metrics.json').read_text())
+
+
+def finished(ctx: RunContext, method: Method, seed: int) -> Optional[dict]:
+    """The record of a finished run, None when it has not finished."""
+    done = ctx.run_dir(method, seed) / RESULT
+    return json.loads(done.read_text()) if done.exists() else None
+
+
+def execute(ctx: RunContext, method: Method, seed: int) -> dict:
+    """Run ``method`` with ``seed`` (see the module docstring); returns its record:
+    ``key``, ``method``, ``family``, ``lambda``, ``seed``, ``status`` (``ok`` /
+    ``failed``), ``metrics`` (test), ``main_metric``, ``cost`` (distillation-cost
+    fraction: the learned policy's on the test set, the NAS subset's, 1 for uniform
+    KD, None for the student alone), ``train_s`` / ``search_s`` (wall seconds of the
+    training and, for NAS, of the search run), ``search_cost`` (the
+    ``search_cost.json`` of the search or RL run), ``search_result`` (NAS), ``error``."""
+    work = ctx.run_dir(method, seed)
+    if work.exists():
+        shutil.rmtree(work)
+    record = dict(key=method.key, method=method.label, family=method.family,
+                  **{'lambda': method.lam}, seed=seed, main_metric=ctx.task.main_metric,
+                  status='failed', metrics={}, cost=None, train_s=None, search_s=None)
+    options = [*ctx.task.data_options(ctx.data, method), f'randomness.seed={seed}',
+               *method.options, *ctx.options]
+    if method.distilled:
+        options.append(f'model.teacher_ckpt={ctx.teacher}')
+    try:
+        config = method.config
+        if method.retrain is not None:
+            search = work / 'search'
+            record['search_s'] = ctx.train(
+                method.config, search, [*options, *ctx.task.search_options(ctx.data)])
+            record['search_result'] = json.loads((search / 'search_result.json').read_text())
+            record['search_cost'] = json.loads((search / 'search_cost.json').read_text())
+            record['cost'] = record['search_result']['cost']
+            config = method.retrain
+            options.append(f'model.selector.levels_from={search}/search_result.json')
+        record['train_s'] = ctx.train(config, work, options)
+        record['metrics'] = ctx.test(config, work, options)
+    except ToolError as err:
+        record['error'] = f'{err.log} ({err.tail.strip().splitlines()[-1][:200]})'
+        return record
+    if method.learned:
+        record['cost'] = record['metrics'].get('selection/cost_fraction')
+        record['search_cost'] = json.loads((work / 'search_cost.json').read_text())
+    elif method.family in ('uniform', 'gradopt'):
+        record['cost'] = 1.0
+    record['status'] = 'ok'
+    (work / RESULT).write_text(json.dumps(record, indent=1))
+    return record

@@ -1,0 +1,110 @@
+"""One benchmark of one task: data, teacher, every run of the plan, the tables.
+
+``tools/benchmark.py`` is the command line over :func:`run_benchmark`; the outputs in
+the work directory are ``results.json`` (one record per run, see
+:func:`rlpkd.benchmarking.runner.execute`; read by ``tools/analyze_policy.py
+--benchmark``), ``tables.md`` and ``tables.json``, rewritten after every run.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import List, Optional, Sequence
+
+from .launch import run_tool
+from .plan import Method, TaskSetup
+from .progress import PlanProgress
+from .runner import RunContext, execute, finished
+from .tables import failures_markdown, table_json, table_markdown, task_tables
+
+
+def prepare_data(task: TaskSetup, root: Path, data: Optional[Path]) -> Path:
+    """``data`` when given (must exist), else the task's toy data generated (once,
+    deterministically) under ``root/data``.
+
+    Raises:
+        FileNotFoundError: ``--data`` does not exist.
+    """
+    if data is not None:
+        if not data.is_dir():
+            raise FileNotFoundError(f'--data: no directory {data}')
+        return data.resolve()
+    out = (root / 'data').resolve()
+    if not (out / '.complete').exists():
+        run_tool('make_toy_data.py', [task.data_cmd, '--out', out], root / 'data.log')
+        (out / '.complete').touch()
+    return out
+
+
+def prepare_teacher(task: TaskSetup, root: Path, data: Path,
+                    teacher: Optional[Path], progress: PlanProgress) -> Path:
+    """``teacher`` when given (must exist), else the toy teacher trained (once, seed 0)
+    under ``root/teacher``.
+
+    Raises:
+        FileNotFoundError: ``--teacher`` does not exist.
+    """
+    if teacher is not None:
+        if not teacher.is_file():
+            raise FileNotFoundError(f'--teacher: no checkpoint {teacher}')
+        return teacher.resolve()
+    work = root / 'teacher'
+    done = work / 'teacher.pth'
+    if not done.exists():
+        progress.status(f'training the teacher ({task.teacher})')
+        run_tool('train.py', [task.path(task.teacher), '--work-dir', work, '--cfg-options',
+                              *task.data_options(data), 'randomness.seed=0'],
+                 work / 'train.log', progress.status)
+        Path((work / 'last_checkpoint').read_text().strip()).rename(done)
+    return done.resolve()
+
+
+def header(task: TaskSetup, seeds: Sequence[int], command: str, seconds: float) -> str:
+    return (f'## {task.title}\n\nToy-scale CPU runs (2 cores), seeds {list(seeds)}, made '
+            f'by `{command}` ({seconds / 60:.0f} min of runs in the last invocation; '
+            'finished runs are reused). mean ± std over seeds; "distill cost": the '
+            'fraction of the distillation FLOPs spent (the learned policy\'s on the test '
+            'set, the NAS subset\'s; 1 = every level). "RL-PyramidKD (full)": the task\'s '
+            'RL config + GradNorm, λ = 0.5.\n\n')
+
+
+def write_outputs(task: TaskSetup, root: Path, records: List[dict], seeds: Sequence[int],
+                  command: str, seconds: float) -> str:
+    """Write ``results.json``, ``tables.json``, ``tables.md``; returns the Markdown."""
+    tables = task_tables(task, records)
+    text = header(task, seeds, command, seconds) + '\n'.join(
+        table_markdown(t, records) for t in tables) + '\n' + failures_markdown(records)
+    (root / 'results.json').write_text(json.dumps(records, indent=1))
+    (root / 'tables.json').write_text(json.dumps(
+        {t.name: table_json(t, records) for t in tables}, indent=1))
+    (root / 'tables.md').write_text(text)
+    return text
+
+
+def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root: Path,
+                  command: str, data: Optional[Path] = None, teacher: Optional[Path] = None,
+                  options: Sequence[str] = (), live: Optional[bool] = None) -> str:
+    """Run (or reuse) every ``plan`` method with every seed; returns the tables (Markdown).
+
+    A failed run is recorded (its cells say ``failed``) and the others go on.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    start, records = time.time(), []
+    with PlanProgress(len(plan) * len(seeds), live=live) as progress:
+        data = prepare_data(task, root, data)
+        teacher = prepare_teacher(task, root, data, teacher, progress)
+        ctx = RunContext(task, root, data, teacher, options, progress.status)
+        for seed in seeds:
+            for method in plan:
+                progress.start(f'{method.key} seed {seed}')
+                record = finished(ctx, method, seed)
+                if record is not None:
+                    progress.finish('reused', executed=False)
+                else:
+                    record = execute(ctx, method, seed)
+                    progress.finish('ok' if record['status'] == 'ok'
+                                    else f"FAILED, {record['error']}")
+                records.append(record)
+                write_outputs(task, root, records, seeds, command, time.time() - start)
+    return write_outputs(task, root, records, seeds, command, time.time() - start)

@@ -1,0 +1,73 @@
+"""Regenerate the write-up's tables for one task at toy scale, mean ± std over seeds.
+
+Usage: ``python tools/benchmark.py {det,seg,cls} [--seeds N] [--only KEY|FAMILY ...]
+[--work-dir DIR] [--data DIR] [--teacher CKPT] [--cfg-options k=v ...] [--full]``.
+
+Every method is trained and tested with the same data, teacher, schedule and seeds
+(0 .. N-1) through the real ``tools/train.py`` / ``tools/test.py``: the student alone,
+uniform KD (+ gradient clipping, + GradNorm), DARTS-LS / GDAS-LS / EA-LS (search, then
+retrain of the subset found), RL-PyramidKD + GradNorm with λ in {0, 0.25, 0.5, 1}, and
+the ablations (independent decisions, without GradNorm). A progress line tells which
+run of how many is running, where its training is, and the plan's ETA. Finished runs
+are reused when the command is run again (a killed run restarts); a failed run is
+reported in its table cells and the plan goes on. Writes ``<work-dir>/tables.md``,
+``tables.json`` and ``results.json`` (``tools/analyze_policy.py --benchmark``).
+``--full`` prints (does not run) the multi-GPU commands for the full-scale datasets.
+"""
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+try:
+    import rlpkd  # noqa: F401
+except ImportError:  # run from a checkout without ``pip install``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from rlpkd.benchmarking import TASKS, full_commands, methods, run_benchmark, select
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('task', choices=sorted(TASKS))
+    parser.add_argument('--seeds', type=int, default=3, help='number of seeds (0 .. N-1)')
+    parser.add_argument('--only', nargs='+', metavar='KEY|FAMILY',
+                        help='run only these methods (keys, e.g. uniform rl, or families: '
+                        'student uniform gradopt nas lambda ablation)')
+    parser.add_argument('--work-dir', help='default: work_dirs/benchmark_<task>')
+    parser.add_argument('--data', type=Path, help='toy data root (default: generated)')
+    parser.add_argument('--teacher', type=Path, help='teacher checkpoint (default: trained)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='extra config options for every run (not the teacher)')
+    parser.add_argument('--full', action='store_true',
+                        help='print the full-scale multi-GPU commands instead of running')
+    parser.add_argument('--gpus', type=int, default=8, help='GPUs of --full commands')
+    args = parser.parse_args(argv)
+    if args.seeds < 1:
+        parser.error('--seeds must be >= 1')
+    return args
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    task = TASKS[args.task]
+    try:
+        plan = select(methods(task), args.only)
+    except ValueError as err:
+        sys.exit(str(err))
+    seeds = list(range(args.seeds))
+    if args.full:
+        print('\n'.join(full_commands(task, plan, seeds, args.gpus)))
+        return
+    root = Path(args.work_dir or f'work_dirs/benchmark_{task.key}').resolve()
+    command = 'python tools/benchmark.py ' + ' '.join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    print(run_benchmark(task, plan, seeds, root, command, args.data, args.teacher,
+                        args.cfg_options))
+    print(f'tables: {root}/tables.md, records: {root}/results.json')
+
+
+if __name__ == '__main__':
+    main()
