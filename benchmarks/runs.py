@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
+
+from rlpkd.benchmarking import run_tool
+from rlpkd.benchmarking.tables import format_cell, stats
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs' / 'faster_rcnn'
@@ -25,15 +25,11 @@ LEVELS = ('P2', 'P3', 'P4', 'P5')
 
 
 def tool(name: str, *args, log: Path) -> None:
-    """Run ``tools/<name>`` with this interpreter, ``benchmarks/`` importable; raise on
-    failure naming the log."""
+    """Run ``tools/<name>`` with this interpreter, ``benchmarks/`` importable; raise
+    :class:`rlpkd.benchmarking.ToolError` on failure naming the log."""
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(
         [str(ROOT / 'benchmarks'), os.environ.get('PYTHONPATH', '')]))
-    with open(log, 'w') as out:
-        proc = subprocess.run([sys.executable, str(ROOT / 'tools' / name), *map(str, args)],
-                              cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, env=env)
-    if proc.returncode:
-        raise RuntimeError(f'{name} failed, see {log}')
+    run_tool(name, args, log, env=env)
 
 
 def data_options(data: Path, rl: bool) -> list[str]:
@@ -101,10 +97,7 @@ def train_and_test(work: Path, method: str, seed: int, base_cfg: Path, options: 
 
 def mean_std(values: Sequence[float]) -> str:
     """``'m ± s'`` (sample std) over seeds; ``'–'`` without values."""
-    if not values:
-        return '–'
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):.3f} ± {std:.3f}'
+    return format_cell(stats(values), 3)
 
 
 def column(runs: Sequence[dict], key: str) -> str:

@@ -25,16 +25,25 @@ def full_config(task: TaskSetup, method: Method) -> str:
     return ''
 
 
+def _train_test(config: str, work: str, options: Sequence[str], gpus: int) -> List[str]:
+    opts = f" --cfg-options {' '.join(options)}" if options else ''
+    return [f'bash tools/dist_train.sh configs/{config} {gpus} --work-dir {work}{opts}',
+            f'bash tools/dist_test.sh configs/{config} "$(cat {work}/last_checkpoint)" '
+            f'{gpus} --work-dir {work}/test']
+
+
 def full_commands(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
                   gpus: int = 8) -> List[str]:
     """Shell lines (comments for what has no full-scale config) for every run of ``plan``
-    at full scale on ``gpus`` GPUs, then its test."""
-    lines = [f'# {task.title}: full-scale runs on {gpus} GPUs (not run here)']
+    at full scale on ``gpus`` GPUs, then its test; a NAS method searches, then
+    retrains the subset its search found."""
+    lines = [f'# full-scale counterpart of "{task.title}" on {gpus} GPUs (printed, not run)']
     for method in plan:
         if method.family == 'student':
             lines.append(f'# {method.label}: upstream {UPSTREAM_STUDENT[task.key]}')
             continue
-        config = full_config(task, method)
+        nas = task.full_nas.get(method.label)
+        config = nas[1] if nas else full_config(task, method)
         if not config:
             lines.append(f'# {method.label}: no full-scale config yet (toy: configs/'
                          f'{method.config})')
@@ -43,9 +52,10 @@ def full_commands(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
                    if not (method.key == 'uniform_gradnorm' and o.startswith('model.balancer'))]
         for seed in seeds:
             work = f'work_dirs/benchmark_{task.key}_full/{method.key}/seed_{seed}'
-            opts = ' '.join([*options, f'randomness.seed={seed}'])
-            lines.append(f'bash tools/dist_train.sh configs/{config} {gpus} --work-dir {work} '
-                         f'--cfg-options {opts}')
-            lines.append(f'bash tools/dist_test.sh configs/{config} "$(cat {work}/'
-                         f'last_checkpoint)" {gpus} --work-dir {work}/test')
+            opts = [*options, f'randomness.seed={seed}']
+            if nas:
+                lines.append(f'bash tools/dist_train.sh configs/{nas[0]} {gpus} --work-dir '
+                             f"{work}/search --cfg-options {' '.join(opts)}")
+                opts.append(f'model.selector.levels_from={work}/search/search_result.json')
+            lines += _train_test(config, work, opts, gpus)
     return lines

@@ -59,6 +59,8 @@ class TaskSetup:
     ``metrics``: (key in the test's ``metrics.json``, column label); the first is the
     task's main metric. ``clip_grad``: ``max_norm`` of the "gradient clipping" row.
     ``gradnorm_param``: GradNorm's shared layer (the student's first stage).
+    ``full`` / ``full_nas``: the full-scale configs (``uniform``, ``gradnorm``, ``rl``;
+    NAS method -> (search, retrain)) that ``tools/benchmark.py --full`` prints.
     """
 
     key: str
@@ -76,6 +78,7 @@ class TaskSetup:
     gradnorm_param: str = 'student.backbone.layer1'
     coco: bool = False
     full: Dict[str, str] = field(default_factory=dict)
+    full_nas: Dict[str, Tuple[str, str]] = field(default_factory=dict)
 
     @property
     def main_metric(self) -> str:
@@ -135,6 +138,12 @@ def methods(task: TaskSetup) -> List[Method]:
         Method('rl_independent', 'RL w/o sequential (independent decisions)', 'ablation',
                task.rl, (*gradnorm, 'model.selector.policy.use_lstm=False')),
         Method('rl_no_gradnorm', 'RL w/o GradNorm', 'ablation', task.rl),
+        # control: the RL run's schedule (backbone frozen in phase 2) and GradNorm, every
+        # level in every phase, no policy: what the schedule alone costs or gives
+        Method('rl_schedule_uniform', "uniform KD on RL's phase schedule (control)",
+               'ablation', task.rl, (*gradnorm, *(f'train_cfg.phases.{i}.{key}'
+                                                  for i in (1, 2)
+                                                  for key in ('mode=uniform', 'learner=None')))),
     ]
 
 
@@ -155,8 +164,9 @@ def select(all_methods: Sequence[Method], only: Optional[Sequence[str]]) -> List
     return [m for m in all_methods if m.key in only or m.family in only]
 
 
-def _nas(model: str) -> Dict[str, Tuple[str, str]]:
-    return {name: (f'nas/{name.lower()}_{model}.py', f'nas/{name.lower()}-retrain_{model}.py')
+def _nas(model: str, retrain_model: str = '') -> Dict[str, Tuple[str, str]]:
+    return {name: (f'nas/{name.lower()}_{model}.py',
+                   f'nas/{name.lower()}-retrain_{retrain_model or model}.py')
             for name in ('DARTS-LS', 'GDAS-LS', 'EA-LS')}
 
 
@@ -175,7 +185,8 @@ TASKS: Dict[str, TaskSetup] = {
         ('P2', 'P3', 'P4', 'P5'), 'annotations/instances_val.json', clip_grad=3.0, coco=True,
         full=dict(uniform='faster_rcnn/kd-uniform_faster-rcnn_r101-r50_fpn_1x_coco.py',
                   gradnorm='faster_rcnn/kd-gradnorm_faster-rcnn_r101-r50_fpn_1x_coco.py',
-                  rl='faster_rcnn/rlpkd_faster-rcnn_r101-r50_fpn_40e_coco.py')),
+                  rl='faster_rcnn/rlpkd_faster-rcnn_r101-r50_fpn_40e_coco.py'),
+        full_nas=_nas('faster-rcnn_r101-r50_fpn_coco', 'faster-rcnn_r101-r50_fpn_1x_coco')),
     'seg': TaskSetup(
         'seg', 'Segmentation: DeepLabV3+ R18-w32-D8 -> R18-w16-D8, toy ADE20K', 'seg',
         'deeplabv3plus/deeplabv3plus_r18-w32-d8_toy-ade.py',

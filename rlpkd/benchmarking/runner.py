@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
@@ -68,8 +69,9 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
     fraction: the learned policy's on the test set, the NAS subset's, 1 for uniform
     KD, None for the student alone), ``train_s`` / ``search_s`` (wall seconds of the
     training and, for NAS, of the search run), ``search_cost`` (the
-    ``search_cost.json`` of the search or RL run), ``search_result`` (NAS), ``error``."""
-    work = ctx.run_dir(method, seed)
+    ``search_cost.json`` of the search or RL run), ``search_result`` (NAS), ``run_s``
+    (wall seconds of the whole run: search, training, test), ``error``."""
+    work, start = ctx.run_dir(method, seed), time.time()
     if work.exists():
         shutil.rmtree(work)
     record = dict(key=method.key, method=method.label, family=method.family,
@@ -100,6 +102,6 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
         record['search_cost'] = json.loads((work / 'search_cost.json').read_text())
     elif method.family in ('uniform', 'gradopt'):
         record['cost'] = 1.0
-    record['status'] = 'ok'
+    record['status'], record['run_s'] = 'ok', time.time() - start
     (work / RESULT).write_text(json.dumps(record, indent=1))
     return record

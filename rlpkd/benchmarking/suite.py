@@ -8,7 +8,6 @@ the work directory are ``results.json`` (one record per run, see
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
@@ -16,7 +15,7 @@ from .launch import run_tool
 from .plan import Method, TaskSetup
 from .progress import PlanProgress
 from .runner import RunContext, execute, finished
-from .tables import failures_markdown, table_json, table_markdown, task_tables
+from .tables import failures_markdown, table_json, table_markdown, task_tables, wall_s
 
 
 def prepare_data(task: TaskSetup, root: Path, data: Optional[Path]) -> Path:
@@ -60,20 +59,22 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path,
     return done.resolve()
 
 
-def header(task: TaskSetup, seeds: Sequence[int], command: str, seconds: float) -> str:
+def header(task: TaskSetup, seeds: Sequence[int], command: str, records: List[dict]) -> str:
+    total = sum(r.get('run_s') or wall_s(r) or 0.0 for r in records)
     return (f'## {task.title}\n\nToy-scale CPU runs (2 cores), seeds {list(seeds)}, made '
-            f'by `{command}` ({seconds / 60:.0f} min of runs in the last invocation; '
-            'finished runs are reused). mean ± std over seeds; "distill cost": the '
-            'fraction of the distillation FLOPs spent (the learned policy\'s on the test '
-            'set, the NAS subset\'s; 1 = every level). "RL-PyramidKD (full)": the task\'s '
-            'RL config + GradNorm, λ = 0.5.\n\n')
+            f'by `{command}`; the {len(records)} runs took {total / 60:.0f} min (sum of '
+            'their wall times, each measured when it ran; finished runs are reused). '
+            'mean ± std over seeds; "distill cost": the fraction of the distillation '
+            'FLOPs spent (the learned policy\'s on the test set, the NAS subset\'s; 1 = '
+            'every level). "RL-PyramidKD (full)": the task\'s RL config + GradNorm, '
+            'λ = 0.5.\n\n')
 
 
 def write_outputs(task: TaskSetup, root: Path, records: List[dict], seeds: Sequence[int],
-                  command: str, seconds: float) -> str:
+                  command: str) -> str:
     """Write ``results.json``, ``tables.json``, ``tables.md``; returns the Markdown."""
     tables = task_tables(task, records)
-    text = header(task, seeds, command, seconds) + '\n'.join(
+    text = header(task, seeds, command, records) + '\n'.join(
         table_markdown(t, records) for t in tables) + '\n' + failures_markdown(records)
     (root / 'results.json').write_text(json.dumps(records, indent=1))
     (root / 'tables.json').write_text(json.dumps(
@@ -90,7 +91,7 @@ def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
     A failed run is recorded (its cells say ``failed``) and the others go on.
     """
     root.mkdir(parents=True, exist_ok=True)
-    start, records = time.time(), []
+    records: List[dict] = []
     with PlanProgress(len(plan) * len(seeds), live=live) as progress:
         data = prepare_data(task, root, data)
         teacher = prepare_teacher(task, root, data, teacher, progress)
@@ -106,5 +107,5 @@ def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
                     progress.finish('ok' if record['status'] == 'ok'
                                     else f"FAILED, {record['error']}")
                 records.append(record)
-                write_outputs(task, root, records, seeds, command, time.time() - start)
-    return write_outputs(task, root, records, seeds, command, time.time() - start)
+                write_outputs(task, root, records, seeds, command)
+    return write_outputs(task, root, records, seeds, command)

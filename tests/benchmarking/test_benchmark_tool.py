@@ -84,6 +84,11 @@ def test_full_prints_commands_without_running(tmp_path):
     out = tool('benchmark.py', 'det', '--full', '--seeds', '1', '--work-dir', tmp_path)
     assert 'tools/dist_train.sh configs/faster_rcnn/kd-uniform_faster-rcnn_r101-r50' in out
     assert 'model.selector.lambda_tradeoff=0.25' in out and ' 8 --work-dir' in out
+    # a NAS method: the full-scale search, then the retrain of the subset it found
+    assert ('configs/nas/darts-ls-retrain_faster-rcnn_r101-r50_fpn_1x_coco.py 8 --work-dir '
+            'work_dirs/benchmark_det_full/darts-ls/seed_0 --cfg-options randomness.seed=0 '
+            'model.selector.levels_from=work_dirs/benchmark_det_full/darts-ls/seed_0/search/'
+            'search_result.json') in out
     assert not any(tmp_path.iterdir())
 
 

@@ -37,6 +37,9 @@ def test_task_tables_rows_and_train_time_ratio():
     assert '| student alone | – | – | – | – |' in main
     assert '| λ = 0.5 | 58.00 ± 0.00 | 0.500 ± 0.000 | 3.00 ± 0.00 | – |' in table_markdown(
         tables['lambda'], records)
+    nas_vs_rl = table_markdown(tables['nas_vs_rl'], records)
+    assert nas_vs_rl.splitlines()[2].endswith('| subsets used | sample-adaptive |')
+    assert '| 3.00 ± 0.00 | yes (1/1 seeds) |' in nas_vs_rl
 
 
 def test_plan_covers_every_table_row_and_select_names_unknowns():

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
@@ -54,14 +55,17 @@ def read_search_result(path: str) -> Tuple[Tuple[str, ...], Optional[Dict[str, f
     except json.JSONDecodeError as err:
         raise ValueError(f'{key}: not a JSON file ({err})') from None
     levels = result.get('levels') if isinstance(result, dict) else None
-    if not isinstance(levels, list) or not levels \
-            or not all(isinstance(n, str) for n in levels):
-        raise ValueError(f'{key} has no non-empty `levels` list of level names; a '
+    if not isinstance(levels, list) or not all(isinstance(n, str) for n in levels):
+        raise ValueError(f'{key} has no `levels` list of level names; a '
                          'search_result.json has one')
+    if not levels:  # a search may find that distilling no level scores best
+        print_log(f'{key}: the search kept no level; the student trains without '
+                  'distillation (the teacher still runs)', logger='current',
+                  level=logging.WARNING)
     weights = result.get('level_weights')
     if weights is not None:
         weights = {name: float(weights[name]) for name in levels if name in weights}
-        if set(weights) != set(levels) or min(weights.values()) <= 0:
+        if set(weights) != set(levels) or min(weights.values(), default=1.0) <= 0:
             raise ValueError(f'{key}: `level_weights` must give every level of `levels` '
                              f'({levels}) a positive weight, got {result["level_weights"]}')
     return tuple(levels), weights
@@ -76,7 +80,9 @@ class FixedSelector(StaticSelector):
         levels_from: instead of ``levels``, the ``search_result.json`` of a NAS search
             (DARTS-LS, GDAS-LS, EA-LS): its ``levels`` are kept; where it also has
             ``level_weights`` (EA-LS searches per-level loss weights) each kept level is
-            distilled with its weight. Read when the model is built.
+            distilled with its weight. Read when the model is built. A result that keeps
+            no level (EA-LS may find that distilling nothing scores best) is retrained
+            without distillation, with a warning.
     """
 
     def __init__(self, levels: Optional[Sequence[str]] = None,
@@ -91,7 +97,7 @@ class FixedSelector(StaticSelector):
             levels, self.weights = read_search_result(str(levels_from))
             print_log(f'FixedSelector: levels {list(levels)} (weights {self.weights}) from '
                       f'{levels_from}', logger='current')
-        if isinstance(levels, str) or not levels:
+        elif isinstance(levels, str) or not levels:
             raise ValueError('`model.selector.levels` must be a non-empty list of level names')
         self.levels = tuple(levels)
 

@@ -27,11 +27,19 @@ def test_level_weights_of_an_evolution_result_weight_the_kept_levels(tmp_path):
     assert distiller.selector.keep.tolist() == [0.5, 0.0, 2.0, 0.0]
 
 
+def test_a_search_that_kept_no_level_retrains_without_distillation(tmp_path):
+    path = write(tmp_path, dict(method='EA-LS', levels=[], level_weights={}, cost=0.0))
+    distiller = build_distiller(selector=dict(type='FixedSelector', levels_from=path))
+    assert distiller.selector.keep.tolist() == [0.0, 0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match='non-empty list'):  # written by hand: a mistake
+        FixedSelector(levels=[])
+
+
 @pytest.mark.parametrize('content,error,message', [
     (None, FileNotFoundError, 'no such file'),
     ('{"levels": ', ValueError, 'not a JSON file'),
-    (dict(method='DARTS-LS', cost=0.2), ValueError, 'no non-empty `levels`'),
-    (dict(levels=[]), ValueError, 'no non-empty `levels`'),
+    (dict(method='DARTS-LS', cost=0.2), ValueError, 'no `levels` list'),
+    (dict(levels='P2'), ValueError, 'no `levels` list'),
     (dict(levels=['P2'], level_weights=dict(P3=1.0)), ValueError, '`level_weights`'),
 ])
 def test_a_bad_result_file_fails_naming_the_key(tmp_path, content, error, message):
