@@ -94,11 +94,11 @@ def adapt(work: Path, seed: int, k: int, start: str, key: str, data: Path, teach
         return json.loads(done.read_text())
     run.mkdir(parents=True, exist_ok=True)
     task = TASKS[key]
-    warmup, policy = read_config(str(task.path(task.rl))).train_cfg.phases[:2]
-    policy = dict(policy, epochs=None,
-                  iters=k * policy['update_interval'] * policy['collect_interval'])
+    warmup, learn = read_config(str(task.path(task.rl))).train_cfg.phases[:2]
+    learn = dict(learn, epochs=None,
+                 iters=k * learn['update_interval'] * learn['collect_interval'])
     (run / 'config.py').write_text(f"_base_ = ['{task.path(task.rl)}']\n"
-                                   f'train_cfg = dict(phases={[dict(warmup), policy]!r})\n')
+                                   f'train_cfg = dict(phases={[dict(warmup), learn]!r})\n')
     opts = [f'{k_}={v}' for k_, v in options(key, data, teacher).items()]
     opts += [f'randomness.seed={seed}', f'train_cfg.learners.ppo.seed={seed}',
              'default_hooks.logger.interval=1']  # every update's statistics
