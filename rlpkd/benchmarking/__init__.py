@@ -4,7 +4,7 @@ from .full_scale import full_commands
 from .launch import ToolError, run_tool
 from .plan import TASKS, Method, TaskSetup, methods, select
 from .progress import PlanProgress
-from .suite import run_benchmark
+from .suite import run_benchmark, run_plan
 
 __all__ = ['TASKS', 'Method', 'PlanProgress', 'TaskSetup', 'ToolError', 'full_commands',
-           'methods', 'run_benchmark', 'run_tool', 'select']
+           'methods', 'run_benchmark', 'run_plan', 'run_tool', 'select']

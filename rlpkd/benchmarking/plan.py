@@ -26,7 +26,8 @@ class Method:
         key: short name; the run directory is ``<work-dir>/<key>/seed_<s>``.
         label: row label of the tables.
         family: ``student`` / ``uniform`` / ``gradopt`` / ``nas`` / ``lambda`` (RL runs of
-            the λ sweep, the full method included) / ``ablation``.
+            the λ sweep, the full method included) / ``ablation`` (RL variants) /
+            ``fixed`` (a hand-picked fixed subset).
         config: config trained (NAS: the search config), relative to ``configs/``.
         options: ``--cfg-options`` on top of the data / teacher / seed options.
         retrain: NAS only: the retrain config, given ``model.selector.levels_from``.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from .launch import run_tool
 from .plan import Method, TaskSetup
@@ -83,13 +83,13 @@ def write_outputs(task: TaskSetup, root: Path, records: List[dict], seeds: Seque
     return text
 
 
-def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root: Path,
-                  command: str, data: Optional[Path] = None, teacher: Optional[Path] = None,
-                  options: Sequence[str] = (), live: Optional[bool] = None) -> str:
-    """Run (or reuse) every ``plan`` method with every seed; returns the tables (Markdown).
-
-    A failed run is recorded (its cells say ``failed``) and the others go on.
-    """
+def run_plan(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root: Path,
+             data: Optional[Path] = None, teacher: Optional[Path] = None,
+             options: Sequence[str] = (), live: Optional[bool] = None,
+             after_run: Optional[Callable[[List[dict]], object]] = None) -> List[dict]:
+    """Run (or reuse) every ``plan`` method with every seed under ``root``; returns the
+    records (a failed run is recorded, and the others go on). ``after_run(records)`` is
+    called after every run."""
     root.mkdir(parents=True, exist_ok=True)
     records: List[dict] = []
     with PlanProgress(len(plan) * len(seeds), live=live) as progress:
@@ -107,5 +107,17 @@ def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
                     progress.finish('ok' if record['status'] == 'ok'
                                     else f"FAILED, {record['error']}")
                 records.append(record)
-                write_outputs(task, root, records, seeds, command)
-    return write_outputs(task, root, records, seeds, command)
+                if after_run is not None:
+                    after_run(records)
+    return records
+
+
+def run_benchmark(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root: Path,
+                  command: str, data: Optional[Path] = None, teacher: Optional[Path] = None,
+                  options: Sequence[str] = (), live: Optional[bool] = None) -> str:
+    """:func:`run_plan`, writing the outputs after every run; returns the tables
+    (Markdown)."""
+    def write(records: List[dict]) -> str:
+        return write_outputs(task, root, records, seeds, command)
+
+    return write(run_plan(task, plan, seeds, root, data, teacher, options, live, write))
