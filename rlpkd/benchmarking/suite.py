@@ -18,9 +18,9 @@ from .runner import RunContext, execute, finished
 from .tables import failures_markdown, table_json, table_markdown, task_tables, wall_s
 
 
-def prepare_data(task: TaskSetup, root: Path, data: Optional[Path]) -> Path:
+def prepare_data(task: TaskSetup, root: Path, data: Optional[Path], suffix: str = '') -> Path:
     """``data`` when given (must exist), else the task's toy data generated (once,
-    deterministically) under ``root/data``.
+    deterministically) under ``root/data<suffix>``.
 
     Raises:
         FileNotFoundError: ``--data`` does not exist.
@@ -29,17 +29,17 @@ def prepare_data(task: TaskSetup, root: Path, data: Optional[Path]) -> Path:
         if not data.is_dir():
             raise FileNotFoundError(f'--data: no directory {data}')
         return data.resolve()
-    out = (root / 'data').resolve()
+    out = (root / f'data{suffix}').resolve()
     if not (out / '.complete').exists():
-        run_tool('make_toy_data.py', [task.data_cmd, '--out', out], root / 'data.log')
+        run_tool('make_toy_data.py', [task.data_cmd, '--out', out], root / f'data{suffix}.log')
         (out / '.complete').touch()
     return out
 
 
-def prepare_teacher(task: TaskSetup, root: Path, data: Path,
-                    teacher: Optional[Path], progress: PlanProgress) -> Path:
+def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[Path],
+                    progress: PlanProgress, suffix: str = '') -> Path:
     """``teacher`` when given (must exist), else the toy teacher trained (once, seed 0)
-    under ``root/teacher``.
+    under ``root/teacher<suffix>``.
 
     Raises:
         FileNotFoundError: ``--teacher`` does not exist.
@@ -48,7 +48,7 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path,
         if not teacher.is_file():
             raise FileNotFoundError(f'--teacher: no checkpoint {teacher}')
         return teacher.resolve()
-    work = root / 'teacher'
+    work = root / f'teacher{suffix}'
     done = work / 'teacher.pth'
     if not done.exists():
         progress.status(f'training the teacher ({task.teacher})')

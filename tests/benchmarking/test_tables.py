@@ -62,3 +62,17 @@ def test_progress_of_mmengine_lines():
     assert progress_of('... INFO - Epoch(test) [10/60]    eta: 0:00:05') == \
         'test [10/60] · eta 0:00:05'
     assert progress_of('... INFO - Saving checkpoint at 6 epochs') is None
+
+
+def test_meta_table_rows_per_start_and_k():
+    from rlpkd.benchmarking.meta import meta_markdown
+    results = [dict(start=start, k=k, seed=seed, reward=0.5 + 0.1 * seed,
+                    metrics={'accuracy/top1': 60.0, 'selection/cost_fraction': 1.0,
+                             'selection/distinct_subsets': 1.0})
+               for start in ('maml', 'scratch') for k in (1, 5) for seed in (0, 1)]
+    text = meta_markdown('cls', results, [0, 1], [1, 5], 60, 'cmd')
+    rows = [line for line in text.splitlines() if line.startswith('| maml') or
+            line.startswith('| scratch')]
+    assert rows[0] == ('| maml | 1 | 0.550 ± 0.071 | 60.00 ± 0.00 | 1.000 ± 0.000 | '
+                       '1.00 ± 0.00 |') and len(rows) == 4
+    assert 'meta-trained on det + seg (60 meta-iterations)' in text
