@@ -142,7 +142,7 @@ TASKS = {
 def run(progress: PlanProgress, tool: str, *args: str, log: Path) -> float:
     """Run ``tools/<tool>`` as one step of ``progress``; return its wall time (s).
     The step's log (the tool's whole output) is ``log``; exits on failure."""
-    progress.start(f'{tool} {Path(args[0]).name} -> {log.relative_to(ROOT)}')
+    progress.start(f'{tool} {Path(args[0]).name} (log: {log.name})')
     try:
         seconds = run_tool(tool, args, log, progress.status)
     except ToolError as err:

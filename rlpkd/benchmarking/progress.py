@@ -40,9 +40,9 @@ class PlanProgress:
         self._progress: Optional[Progress] = None
 
     def __enter__(self) -> 'PlanProgress':
-        if self.live:
-            self._progress = Progress(TextColumn('{task.description}'), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn(),
+        if self.live:  # plan: bar, k/n, elapsed, ETA; below it the current run's status
+            self._progress = Progress(BarColumn(bar_width=20), MofNCompleteColumn(),
+                                      TimeElapsedColumn(), TextColumn('{task.description}'),
                                       console=Console())
             self._task = self._progress.add_task('', total=self.total)
             self._progress.start()
@@ -61,12 +61,11 @@ class PlanProgress:
     def start(self, label: str) -> None:
         """Run ``label`` begins."""
         self.label, self._started = label, time.time()
-        self._show(f'[{self.done + 1}/{self.total}] {label}', force=True)
+        self._show('starting', force=True)
 
     def status(self, status: str) -> None:
         """The current run reports ``status`` (e.g. ``'train epoch 3 [20/57] · eta 0:01:23'``)."""
-        where = f'{self.label}: ' if self.label else ''
-        self._show(f'[{self.done + 1}/{self.total}] {where}{status}')
+        self._show(status)
 
     def finish(self, outcome: str, executed: bool = True) -> None:
         """The current run ended with ``outcome`` (``'ok'``, ``'reused'``, ``'FAILED …'``);
@@ -76,16 +75,18 @@ class PlanProgress:
         self.done += 1
         if self._progress is not None:
             self._progress.advance(self._task)
-        self._show(f'[{self.done}/{self.total}] {self.label}: {outcome} '
-                   f'({_clock(time.time() - self._started)}; plan eta {self.eta()})',
-                   force=True, permanent=True)
-
-    def _show(self, text: str, force: bool = False, permanent: bool = False) -> None:
+        line = (f'[{self.done}/{self.total}] {self.label}: {outcome} '
+                f'({_clock(time.time() - self._started)}; plan eta {self.eta()})')
         if self._progress is not None:
-            self._progress.update(self._task, description=f'{text} · plan eta {self.eta()}')
-            if permanent:
-                self._progress.console.print(text)
-            return
-        if force or time.time() - self._last_print >= self.quiet_s:
-            print(text, flush=True)
+            self._progress.console.print(line)
+        else:
+            print(line, flush=True)
+
+    def _show(self, status: str, force: bool = False) -> None:
+        if self._progress is not None:  # the status first: a narrow terminal cuts the end
+            self._progress.update(self._task, description=(
+                f'plan eta {self.eta()} · {status} · {self.label}'))
+        elif force or time.time() - self._last_print >= self.quiet_s:
+            where = f'{self.label}: ' if self.label else ''
+            print(f'[{self.done + 1}/{self.total}] {where}{status}', flush=True)
             self._last_print = time.time()
