@@ -5,3 +5,5 @@ _base_ = '../deeplabv3plus/kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py'
 model = dict(selector=dict(
     _delete_=True, type='rlpkd.FixedSelector',
     levels_from='work_dirs/darts-ls_deeplabv3plus_r18w32-r18w16-d8_toy-ade/search_result.json'))
+# search + retrain in one work_dir/search_cost.json (the search's cost file + this run)
+custom_hooks = [dict(type='rlpkd.RetrainCostHook')]

@@ -5,3 +5,5 @@ _base_ = '../faster_rcnn/kd-uniform_faster-rcnn_r101-r50_fpn_1x_coco.py'
 model = dict(selector=dict(
     _delete_=True, type='rlpkd.FixedSelector',
     levels_from='work_dirs/darts-ls_faster-rcnn_r101-r50_fpn_coco/search_result.json'))
+# search + retrain in one work_dir/search_cost.json (the search's cost file + this run)
+custom_hooks = [dict(type='rlpkd.RetrainCostHook')]

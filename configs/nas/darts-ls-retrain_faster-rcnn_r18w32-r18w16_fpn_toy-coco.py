@@ -6,3 +6,5 @@ model = dict(selector=dict(
     _delete_=True, type='rlpkd.FixedSelector',
     levels_from='work_dirs/darts-ls_faster-rcnn_r18w32-r18w16_fpn_toy-coco/'
                 'search_result.json'))
+# search + retrain in one work_dir/search_cost.json (the search's cost file + this run)
+custom_hooks = [dict(type='rlpkd.RetrainCostHook')]

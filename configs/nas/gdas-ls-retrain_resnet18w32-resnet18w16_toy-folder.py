@@ -5,3 +5,5 @@ _base_ = '../resnet/kd-uniform_resnet18w32-resnet18w16_toy-folder.py'
 model = dict(selector=dict(
     _delete_=True, type='rlpkd.FixedSelector',
     levels_from='work_dirs/gdas-ls_resnet18w32-resnet18w16_toy-folder/search_result.json'))
+# search + retrain in one work_dir/search_cost.json (the search's cost file + this run)
+custom_hooks = [dict(type='rlpkd.RetrainCostHook')]

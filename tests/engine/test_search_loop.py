@@ -56,6 +56,12 @@ def test_retrain_config_reads_the_search_result(darts_run, nas_data, tmp_path):
     line = next(ln for ln in log.splitlines() if 'Epoch(train) [1][1/4]' in ln)
     for name in LEVELS:
         assert f'select_weight_{name}: {float(name in levels):.4f}' in line, line
+    # one cost file: the search's phases and the retrain's 4 iterations
+    search = json.loads((darts_run['work'] / 'search_cost.json').read_text())
+    cost = json.loads((tmp_path / 'retrain' / 'search_cost.json').read_text())
+    assert cost['phases']['retrain']['iterations'] == cost['retrain_iterations'] == 4
+    assert cost['search_seconds'] == search['search_seconds'] and cost['retrain_seconds'] > 0
+    assert cost['total_iterations'] == search['total_iterations'] + 4
 
 
 def test_gdas_config_builds_its_loop(nas_data, tmp_path):
