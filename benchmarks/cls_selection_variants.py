@@ -54,7 +54,8 @@ def variants() -> list[Method]:
 
 COLUMNS = (
     Column('top-1', lambda r: r['metrics'].get('accuracy/top1'), 2),
-    Column('distill cost', lambda r: r['cost']),
+    Column('distill cost (test)', lambda r: r['cost']),
+    Column('distill cost (training)', lambda r: r.get('train_cost', r['cost'])),
     *(Column(f'{lv} kept', lambda r, lv=lv: r['metrics'].get(f'selection/rate_{lv}'), 2)
       for lv in TASK.levels),
     Column('sample-adaptive', adaptive, text=adaptive_text),

@@ -15,6 +15,8 @@ import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
+from rlpkd.visualization.scalars import find_scalars_file, load_scalars
+
 from .launch import ToolError, run_tool
 from .plan import Method, TaskSetup
 
@@ -56,18 +58,40 @@ class RunContext:
         return json.loads((work / 'test' / 'metrics.json').read_text())
 
 
+def train_cost(work: Path) -> Optional[float]:
+    """Distillation-cost fraction a learned run spent *in training*: the mean, over the
+    logged training iterations (``vis_data/scalars.json``: the logger's window means),
+    of the distiller's ``distill_cost`` where the selector sampled, and 1 in the
+    uniform phases (which log none). None without a scalar log."""
+    path = find_scalars_file(work)
+    if path is None:
+        return None
+    series = load_scalars(path)
+    costs = dict(zip(*series.get('distill_cost', ([], []))))
+    steps = series.get('loss', ([], []))[0]
+    return sum(costs.get(step, 1.0) for step in steps) / len(steps) if steps else None
+
+
 def finished(ctx: RunContext, method: Method, seed: int) -> Optional[dict]:
-    """The record of a finished run, None when it has not finished."""
-    done = ctx.run_dir(method, seed) / RESULT
-    return json.loads(done.read_text()) if done.exists() else None
+    """The record of a finished run, None when it has not finished (a learned run's
+    record from before ``train_cost`` existed gets it from the run's log)."""
+    work = ctx.run_dir(method, seed)
+    if not (work / RESULT).exists():
+        return None
+    record = json.loads((work / RESULT).read_text())
+    if method.learned and 'train_cost' not in record:
+        record['train_cost'] = train_cost(work)
+    return record
 
 
 def execute(ctx: RunContext, method: Method, seed: int) -> dict:
     """Run ``method`` with ``seed`` (see the module docstring); returns its record:
     ``key``, ``method``, ``family``, ``lambda``, ``seed``, ``status`` (``ok`` /
     ``failed``), ``metrics`` (test), ``main_metric``, ``cost`` (distillation-cost
-    fraction: the learned policy's on the test set, the NAS subset's, 1 for uniform
-    KD, None for the student alone), ``train_s`` / ``search_s`` (wall seconds of the
+    fraction: the learned policy's greedy decisions on the test set, the NAS subset's,
+    1 for uniform KD, None for the student alone), ``train_cost`` (learned runs: the
+    fraction spent in training, :func:`train_cost`), ``train_s`` / ``search_s`` (wall
+    seconds of the
     training and, for NAS, of the search run), ``search_cost`` (the
     ``search_cost.json`` of the search or RL run), ``search_result`` (NAS), ``run_s``
     (wall seconds of the whole run: search, training, test), ``error``."""
@@ -99,6 +123,7 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
         return record
     if method.learned:
         record['cost'] = record['metrics'].get('selection/cost_fraction')
+        record['train_cost'] = train_cost(work)
         record['search_cost'] = json.loads((work / 'search_cost.json').read_text())
     elif method.family in ('uniform', 'gradopt'):
         record['cost'] = 1.0

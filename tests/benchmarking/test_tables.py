@@ -28,14 +28,17 @@ def test_task_tables_rows_and_train_time_ratio():
     records = [dict(record('uniform', s, 60.0 + s), metrics={'accuracy/top1': 60.0 + s})
                for s in (0, 1)]
     records += [dict(record('rl', 0, None, family='lambda', lam=0.5), train_s=21.0, cost=0.5,
+                     train_cost=0.8,
                      metrics={'accuracy/top1': 58.0, 'selection/distinct_subsets': 3.0})]
     tables = {t.name: t for t in task_tables(task, records)}
     main = table_markdown(tables['main'], records)
     # uniform wall mean = 10.5 s; RL 21 s -> ratio 2.00
-    assert '| RL-PyramidKD (full) | 58.00 ± 0.00 | 0.500 ± 0.000 | 2.00 ± 0.00 |' in main
-    assert '| uniform KD | 60.50 ± 0.71 | 1.000 ± 0.000 | 1.00 ± 0.07 |' in main
-    assert '| student alone | – | – | – | – |' in main
-    assert '| λ = 0.5 | 58.00 ± 0.00 | 0.500 ± 0.000 | 3.00 ± 0.00 | – |' in table_markdown(
+    assert ('| RL-PyramidKD (full) | 58.00 ± 0.00 | 0.500 ± 0.000 | 0.800 ± 0.000 | '
+            '2.00 ± 0.00 |') in main
+    assert '| uniform KD | 60.50 ± 0.71 | 1.000 ± 0.000 | 1.000 ± 0.000 | 1.00 ± 0.07 |' in main
+    assert '| student alone | – | – | – | – | – |' in main
+    assert '| λ = 0.5 | 58.00 ± 0.00 | 0.500 ± 0.000 | 0.800 ± 0.000 | 3.00 ± 0.00 | – |' in \
+        table_markdown(
         tables['lambda'], records)
     nas_vs_rl = table_markdown(tables['nas_vs_rl'], records)
     assert nas_vs_rl.splitlines()[2].endswith('| subsets used | sample-adaptive |')
