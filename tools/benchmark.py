@@ -81,6 +81,9 @@ def main(argv=None) -> None:
     seeds = list(range(args.seeds))
     if args.full:
         print('\n'.join(full_commands(task, plan, seeds, args.gpus)))
+        if args.meta:
+            print('# meta table: no full-scale commands (configs/maml/'
+                  'maml_rlpkd_coco-ade20k-in1k.py meta-trains across the three full tasks)')
         return
     root = Path(args.work_dir or f'work_dirs/benchmark_{task.key}').resolve()
     command = 'python tools/benchmark.py ' + ' '.join(

@@ -6,11 +6,11 @@ from typing import List, Sequence
 
 from .plan import Method, TaskSetup
 
-UPSTREAM_STUDENT = {
-    'det': 'mmdet: tools/dist_train.sh configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py 8',
+UPSTREAM_STUDENT = {  # the student alone: its own project's config and tool
+    'det': 'mmdet: tools/dist_train.sh configs/faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
     'seg': 'mmseg: tools/dist_train.sh configs/deeplabv3plus/'
-           'deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py 8',
-    'cls': 'mmpretrain: tools/dist_train.sh configs/resnet/resnet50_8xb32_in1k.py 8',
+           'deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py',
+    'cls': 'mmpretrain: tools/dist_train.sh configs/resnet/resnet50_8xb32_in1k.py',
 }
 
 
@@ -40,7 +40,7 @@ def full_commands(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
     lines = [f'# full-scale counterpart of "{task.title}" on {gpus} GPUs (printed, not run)']
     for method in plan:
         if method.family == 'student':
-            lines.append(f'# {method.label}: upstream {UPSTREAM_STUDENT[task.key]}')
+            lines.append(f'# {method.label}: upstream {UPSTREAM_STUDENT[task.key]} {gpus}')
             continue
         nas = task.full_nas.get(method.label)
         config = nas[1] if nas else full_config(task, method)
@@ -48,8 +48,9 @@ def full_commands(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int],
             lines.append(f'# {method.label}: no full-scale config yet (toy: configs/'
                          f'{method.config})')
             continue
-        options = [o for o in method.options
-                   if not (method.key == 'uniform_gradnorm' and o.startswith('model.balancer'))]
+        own_gradnorm = method.key == 'uniform_gradnorm' and 'gradnorm' in task.full
+        options = [o for o in method.options  # a GradNorm config has its balancer
+                   if not (own_gradnorm and o.startswith('model.balancer'))]
         for seed in seeds:
             work = f'work_dirs/benchmark_{task.key}_full/{method.key}/seed_{seed}'
             opts = [*options, f'randomness.seed={seed}']

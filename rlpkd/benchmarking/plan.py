@@ -161,7 +161,8 @@ def select(all_methods: Sequence[Method], only: Optional[Sequence[str]]) -> List
     if unknown:
         raise ValueError(f'--only: unknown {unknown}; methods: '
                          f'{[m.key for m in all_methods]}, families: '
-                         f'{sorted({m.family for m in all_methods})}')
+                         f'{sorted({m.family for m in all_methods})}, or meta (the '
+                         'meta-learning table)')
     return [m for m in all_methods if m.key in only or m.family in only]
 
 
