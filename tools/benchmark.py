@@ -88,14 +88,17 @@ def main(argv=None) -> None:
     root = Path(args.work_dir or f'work_dirs/benchmark_{task.key}').resolve()
     command = 'python tools/benchmark.py ' + ' '.join(
         shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
-    if plan:
-        print(run_benchmark(task, plan, seeds, root, command, args.data, args.teacher,
-                            args.cfg_options))
-        print(f'tables: {root}/tables.md, records: {root}/results.json')
-    if args.meta:
-        print(run_meta(task.key, seeds, root / 'meta', command, args.meta_ks,
-                       args.meta_iters, args.meta_teacher))
-        print(f'meta table: {root}/meta/meta_table.md')
+    try:
+        if plan:
+            print(run_benchmark(task, plan, seeds, root, command, args.data, args.teacher,
+                                args.cfg_options))
+            print(f'tables: {root}/tables.md, records: {root}/results.json')
+        if args.meta:
+            print(run_meta(task.key, seeds, root / 'meta', command, args.meta_ks,
+                           args.meta_iters, args.meta_teacher))
+            print(f'meta table: {root}/meta/meta_table.md')
+    except FileNotFoundError as err:  # --data / --teacher / --meta-teacher
+        sys.exit(str(err))
 
 
 if __name__ == '__main__':

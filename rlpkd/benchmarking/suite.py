@@ -46,7 +46,8 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[P
     """
     if teacher is not None:
         if not teacher.is_file():
-            raise FileNotFoundError(f'--teacher: no checkpoint {teacher}')
+            raise FileNotFoundError(f'--teacher{suffix and " / --meta-teacher"}: no '
+                                    f'checkpoint {teacher}')
         return teacher.resolve()
     work = root / f'teacher{suffix}'
     done = work / 'teacher.pth'

@@ -97,3 +97,13 @@ def test_unknown_method_is_named(tmp_path):
                            '--only', 'nope', '--work-dir', str(tmp_path)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode != 0 and "--only: unknown ['nope']" in proc.stderr
+
+
+def test_missing_teacher_is_named_before_any_run(tmp_path):
+    proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'benchmark.py'), 'cls',
+                           '--only', 'uniform', '--data', str(tmp_path),
+                           '--teacher', str(tmp_path / 'nope.pth'),
+                           '--work-dir', str(tmp_path / 'w')],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode != 0 and '--teacher: no checkpoint' in proc.stderr
+    assert 'Traceback' not in proc.stderr and not (tmp_path / 'w' / 'uniform').exists()
