@@ -22,11 +22,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'benchmarks'))
-from known_answer_parts import CORRUPTED, KNOWN_ANSWER  # noqa: E402
+from known_answer_parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER  # noqa: E402
 from runs import RL, UNIFORM, column, data_options, mean_std, tool, train_and_test, train_teacher  # noqa: E402
 
-RL_TASK = ['model.selector.reward_signal=task', 'model.selector.self_critical=True',
-           'train_cfg.phases.1.collect_samples=4', 'train_cfg.phases.2.collect_samples=4']
+
+def rl_signal(signal: str) -> list:
+    """Options of an RL run with a task-signal reward and the self-critical baseline."""
+    return [f'model.selector.reward_signal={signal}', 'model.selector.self_critical=True',
+            'train_cfg.phases.1.collect_samples=4', 'train_cfg.phases.2.collect_samples=4']
+
+
 METHODS = {
     'uniform KD': (UNIFORM, []),
     'fixed: drop P2': (UNIFORM, ['model.selector.type=rlpkd.FixedSelector',
@@ -38,17 +43,21 @@ METHODS = {
     'group oracle': (UNIFORM, ['model.selector.type=rlpkd.GroupOracleSelector']),
     'RL-PyramidKD, gap reward': (RL, ['model.selector.lambda_tradeoff=0.0']),
     'RL-PyramidKD, task reward, self-critical': (RL, ['model.selector.lambda_tradeoff=0.0',
-                                                      *RL_TASK]),
+                                                      *rl_signal('task')]),
+    'RL-PyramidKD, batch-alignment reward, self-critical': (
+        RL, ['model.selector.lambda_tradeoff=0.0', *rl_signal('batch_alignment')]),
 }
 
 
 def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     cfg, extra = METHODS[method]
-    work = Path(args.work_dir) / f"{method.replace(' ', '_').replace(',', '')}_s{seed}"
+    tag = '' if args.corruption == 'noise' else f'_{args.corruption}'
+    work = Path(args.work_dir) / f"{method.replace(' ', '_').replace(',', '')}{tag}_s{seed}"
     rl = cfg == RL
     anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
     opts = data_options(data, rl) + [
         'model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
+        f'model.corruption={args.corruption}',
         f'model.teacher_ckpt={teacher}', *extra]
     if 'GroupOracleSelector' in ' '.join(extra):
         opts.append(f'model.selector.ann_files={anns}')
@@ -57,6 +66,9 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     return train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
                           imports=('rlpkd', 'known_answer_parts'),
                           post=match_fraction if rl else None)
+
+
+WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right'}
 
 
 def match_fraction(work: Path) -> dict:
@@ -68,13 +80,14 @@ def match_fraction(work: Path) -> dict:
 
 
 def markdown(results: list, args) -> str:
-    lines = [f'Known-answer benchmark (toy-scale CPU): teacher {CORRUPTED["large"]} = noise '
-             f'on "large" images, {CORRUPTED["small"]} = noise on "small" images, λ = 0; '
+    wrong = WRONG[args.corruption]
+    lines = [f'Known-answer benchmark (toy-scale CPU): teacher {CORRUPTED["large"]} = {wrong} '
+             f'on "large" images, {CORRUPTED["small"]} = {wrong} on "small" images, λ = 0; '
              f'{args.num_train} train / '
              f'{args.num_val} val images, {args.epochs} epochs, seeds {args.seeds}. '
-             f'`benchmarks/known_answer.py --seeds {" ".join(map(str, args.seeds))} '
-             f'--epochs {args.epochs} --num-train {args.num_train} --num-val '
-             f'{args.num_val}`. mean ± std over seeds.', '',
+             f'`benchmarks/known_answer.py --corruption {args.corruption} --seeds '
+             f'{" ".join(map(str, args.seeds))} --epochs {args.epochs} --num-train '
+             f'{args.num_train} --num-val {args.num_val}`. mean ± std over seeds.', '',
              '| method | mAP | AP_s | AP_l | distill cost | P2 kept (large / small / mixed) '
              '| P5 kept (large / small / mixed) | subsets | matches known answer | train (s) |',
              '|---' * 10 + '|']
@@ -108,9 +121,15 @@ def main() -> None:
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
                         default=list(METHODS))
+    parser.add_argument('--corruption', choices=CORRUPTIONS, default='noise',
+                        help='how the wrong teacher level is made (known_answer_parts.py)')
     parser.add_argument('--work-dir', default='work_dirs/known_answer_v2')
-    parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'known_answer'))
+    parser.add_argument('--out', help='output stem (default: benchmarks/results/'
+                        'known_answer, + _<corruption> for another corruption than noise)')
     args = parser.parse_args()
+    if args.out is None:
+        tag = '' if args.corruption == 'noise' else f'_{args.corruption}'
+        args.out = str(ROOT / 'benchmarks' / 'results' / f'known_answer{tag}')
     work = Path(args.work_dir)
     data = work / 'data'
     tool('make_toy_data.py', 'det', '--out', data, '--num-train', args.num_train,

@@ -9,7 +9,12 @@ ones to P4/P5; the anchors of P2 / P5 are 12 / 96 px), so the wrong target is ha
 for that group (a first version corrupted the *other* level of each group: P2 on large
 images, P5 on small ones; it did not hurt the student measurably). The noise is fixed
 per image and level (seeded by the image), with the replaced level's mean and standard
-deviation, so it is a consistent wrong target. With λ = 0 the known answer is: keep
+deviation, so it is a consistent wrong target (``corruption='noise'``). With
+``corruption='flip'`` the replaced level is the teacher's own feature map mirrored
+left-right: real features with the statistics and structure of the image, but with the
+objects at the wrong places — a teacher that is confidently wrong about *where* the
+objects are, a target the student can fit and that competes with its task loss (noise
+is a target it mostly cannot fit). With λ = 0 the known answer is: keep
 every level except the corrupted one of the image's group (:data:`KNOWN_ANSWER`).
 :class:`GroupOracleSelector` is told the group and selects exactly that (a reference no
 fixed subset can reach).
@@ -33,6 +38,8 @@ from rlpkd.registry import MODELS
 
 #: corrupted teacher level per size group
 CORRUPTED = {'large': 'P5', 'small': 'P2'}
+#: how the corrupted level's teacher features are replaced (class docstring)
+CORRUPTIONS = ('noise', 'flip')
 #: the kept levels P2..P5 the known answer gives each group (λ = 0)
 KNOWN_ANSWER = {'large': (1, 1, 1, 0), 'small': (0, 1, 1, 1), 'mixed': (1, 1, 1, 1)}
 
@@ -60,12 +67,22 @@ class KnownAnswerDistiller(PyramidDistiller):
 
     Args:
         ann_files: the toy data's annotation files (train and val), for the groups.
+        corruption: ``'noise'`` (fixed per-image noise with the level's mean / std) or
+            ``'flip'`` (the level's feature map mirrored left-right).
         **kwargs: :class:`PyramidDistiller` arguments.
+
+    Raises:
+        ValueError: naming ``model.corruption`` for an unknown corruption.
     """
 
-    def __init__(self, ann_files: Sequence[str], **kwargs) -> None:
+    def __init__(self, ann_files: Sequence[str], corruption: str = 'noise',
+                 **kwargs) -> None:
+        if corruption not in CORRUPTIONS:
+            raise ValueError(f'model.corruption must be one of {CORRUPTIONS}, '
+                             f'got {corruption!r}')
         super().__init__(**kwargs)
         self.groups = load_groups(ann_files)
+        self.corruption = corruption
 
     def teacher_pyramid(self, inputs: Tensor, data_samples=None) -> List[Tensor]:
         feats = [f.clone() for f in super().teacher_pyramid(inputs, data_samples)]
@@ -74,12 +91,17 @@ class KnownAnswerDistiller(PyramidDistiller):
             if group not in CORRUPTED:
                 continue
             level = self.level_names.index(CORRUPTED[group])
-            target = feats[level][i]
-            seed = zlib.crc32(sample.metainfo['img_path'].encode()) + level
-            gen = torch.Generator().manual_seed(seed)
-            noise = torch.randn(target.shape, generator=gen).to(target)
-            feats[level][i] = target.mean() + target.std() * noise
+            feats[level][i] = self._corrupt(feats[level][i], sample, level)
         return feats
+
+    def _corrupt(self, target: Tensor, sample, level: int) -> Tensor:
+        """The wrong target ``[C, H, W]`` that replaces ``target`` for ``sample``."""
+        if self.corruption == 'flip':
+            return target.flip(-1)
+        seed = zlib.crc32(sample.metainfo['img_path'].encode()) + level
+        gen = torch.Generator().manual_seed(seed)
+        noise = torch.randn(target.shape, generator=gen).to(target)
+        return target.mean() + target.std() * noise
 
 
 @MODELS.register_module()

@@ -105,8 +105,8 @@ class ParallelDistillationEnv(nn.Module):
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_module: student module whose last output is the state's global feature
             (``model.selector.global_module``).
-        reward_signal: ``'gap'``, ``'task'`` or ``'alignment'`` (:class:`LookaheadReward`
-            ``signal``).
+        reward_signal: ``'gap'``, ``'task'``, ``'alignment'`` or ``'batch_alignment'``
+            (:class:`LookaheadReward` ``signal``).
         pair_kwargs: ``pyramid``, ``level_loss``, ``connector``, ``probe_size`` of
             :meth:`~rlpkd.models.PyramidPair.from_models` (``(teacher, student)`` form).
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,

@@ -35,6 +35,14 @@ needs one student forward + backward per sample and no evaluation after a step, 
 is free of what makes the finite step noisy on detectors (proposals and RoI sampling
 that change discretely with the parameters).
 
+``signal='batch_alignment'`` dots the same distillation step of each sample with the
+task gradient of the whole scored *batch*, ``∇_θ T_B · ∇_θ Σ_l a_l loss_l``, normalised
+like ``'alignment'``: the first-order influence of distilling the sample's selected
+levels on the batch's task loss (TracIn, Pruthi et al., NeurIPS 2020, with one
+checkpoint). One image's task gradient is dominated by its own sampling noise; the
+batch's averages it, and asks whether the sample's level helps the student in general.
+One student forward + backward per scored batch.
+
 A *baseline* action (e.g. the greedy policy's choice on the same image: the
 self-critical baseline of Rennie et al., CVPR 2017, used by BlockDrop) is scored with
 the same virtual-step size, at one more vector-Jacobian product and evaluation.
@@ -70,9 +78,9 @@ from .cost_model import LevelCostModel
 if TYPE_CHECKING:
     from rlpkd.models.pyramid_pair import PyramidPair
 
-SIGNALS = ('gap', 'task', 'alignment')
-#: the signals that re-run the student's task loss on the sample's ground truth
-TASK_SIGNALS = ('task', 'alignment')
+SIGNALS = ('gap', 'task', 'alignment', 'batch_alignment')
+#: the signals that re-run the student's task loss on the ground truth
+TASK_SIGNALS = ('task', 'alignment', 'batch_alignment')
 
 
 class LookaheadReward:
@@ -208,10 +216,12 @@ class LookaheadReward:
         # statistics here): connectors and the stepped module use running ones.
         with self.functional.context(), self._named_failures():
             if self.lookahead_chunk == 1:
+                batch_grad = None if self.signal != 'batch_alignment' else autograd_grads(
+                    lambda p: self.functional.task_loss(p, task), params)[1]
                 drops = torch.stack([
                     self._sample_drops(params, tree_slice(args, i, i + 1),
                                        [t[i:i + 1] for t in teacher_feats], masks[i],
-                                       None if task is None else task.sample(i))
+                                       None if task is None else task.sample(i), batch_grad)
                     for i in range(masks.shape[0])])
             else:
                 drops = vmap(lambda a, t, m: self._sample_drops(
@@ -237,9 +247,11 @@ class LookaheadReward:
 
     def _sample_drops(self, params: Dict[str, Tensor], sample_args: tuple,
                       sample_teacher: List[Tensor], masks: Tensor,
-                      task: Optional['TaskInputs'] = None) -> Tensor:
+                      task: Optional['TaskInputs'] = None,
+                      task_grad: Optional[Dict[str, Tensor]] = None) -> Tensor:
         """``[1 + K]`` drops (full, each of ``masks`` ``[K, L]``) of one sample (inputs
-        of batch size 1; ``task``: its image and data sample for the task signals)."""
+        of batch size 1; ``task``: its image and data sample for the task signals;
+        ``task_grad``: the batch's task gradient for ``'batch_alignment'``)."""
         def gaps(p: Dict[str, Tensor]) -> Tensor:  # [L] level losses with parameters p
             return self.functional.level_losses(p, sample_args, sample_teacher)[0]
 
@@ -252,9 +264,10 @@ class LookaheadReward:
         gap = before.detach().sum()
         full = pullback(torch.ones_like(masks[0]))[0]                        # ∇G
         steps = [full] + [pullback(m)[0] for m in masks]                     # ∇Σ_sel
-        if self.signal == 'alignment':  # first-order drops per unit step: ∇T · step
-            task_grad = autograd_grads(lambda p: self.functional.task_loss(p, task),
-                                       params)[1]
+        if self.signal in ('alignment', 'batch_alignment'):  # first order: ∇T · step
+            if task_grad is None:
+                task_grad = autograd_grads(lambda p: self.functional.task_loss(p, task),
+                                           params)[1]
             return torch.stack([sum((task_grad[k] * step[k]).sum() for k in params)
                                 for step in steps]).detach()
         sq_norm = sum(g.pow(2).sum() for g in full.values())

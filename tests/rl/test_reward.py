@@ -157,6 +157,42 @@ def test_alignment_signal_is_the_task_gradient_dot_the_distillation_gradient():
     torch.testing.assert_close(drops, expected, rtol=1e-4, atol=1e-6)
 
 
+def test_batch_alignment_is_the_batch_task_gradient_dot_each_images_step():
+    """Two images: image i's drops are ∇T_batch · ∇(Σ_sel level losses of image i), with
+    T_batch the task loss of both images (eval mode, seed 0), the same for both."""
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.rl.reward import total_loss, tree_slice
+    from rlpkd.testing import build_distiller, det_batch
+    from rlpkd.utils import eval_mode
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0,
+                                  reward_signal='batch_alignment')
+    batch = det_batch(distiller, num_images=2)
+    env.reset(batch['inputs'], data_samples=batch['data_samples'])
+    observation = env._episode['observation']
+    masks = torch.tensor([[1, 0, 1, 0.], [0, 1, 1, 1.]])
+    drops = env.reward.lookahead_drops_many(observation.inputs, observation.teacher_feats,
+                                            masks[:, None], observation.task)
+    pair, neck = distiller.pair, distiller.student.neck
+    params = list(neck.parameters())
+    with eval_mode(distiller), torch.random.fork_rng():
+        torch.manual_seed(0)
+        task = torch.autograd.grad(total_loss(distiller.student.loss(
+            batch['inputs'], batch['data_samples'])), params)
+        expected = []
+        for i in range(2):
+            outs = neck(*tree_slice(observation.inputs, i, i + 1))
+            gaps = torch.stack([pair.level_pair_loss(n, o, t[i:i + 1])[0] for n, o, t in
+                                zip(pair.level_names, outs, observation.teacher_feats)])
+            steps = [torch.autograd.grad((gaps * m).sum(), params, retain_graph=True)
+                     for m in (torch.ones(4), masks[i])]
+            expected.append(torch.stack([sum((t * g).sum() for t, g in zip(task, step))
+                                         for step in steps]))
+    torch.testing.assert_close(drops, torch.stack(expected), rtol=1e-4, atol=1e-6)
+
+
 def test_self_critical_baseline_is_the_greedy_choices_reward():
     """Scoring a baseline action uses the same step size: scored alone as the main
     action, it gets the same reward."""
@@ -202,7 +238,7 @@ def test_task_signals_prefer_dropping_a_noise_level_the_gap_signal_does_not():
     noisy = clean[:3] + [clean[3].mean() + 30 * clean[3].std() * torch.randn_like(clean[3])]
     every, drop_p5 = torch.ones(1, 4), torch.tensor([[1, 1, 1, 0.]])
     rewards = {}
-    for signal in ('task', 'alignment', 'gap'):
+    for signal in ('task', 'alignment', 'batch_alignment', 'gap'):
         env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.0, reward_signal=signal)
         with distiller.pair.student_tap.record() as student, env.observe() as observed:
             distiller.student.loss(batch['inputs'], batch['data_samples'])
@@ -212,4 +248,5 @@ def test_task_signals_prefer_dropping_a_noise_level_the_gap_signal_does_not():
         rewards[signal] = (float(reward), float(info['baseline_reward']))
     assert rewards['task'][0] < rewards['task'][1]  # keep all < drop the noise level
     assert rewards['alignment'][0] < rewards['alignment'][1]
+    assert rewards['batch_alignment'][0] < rewards['batch_alignment'][1]
     assert rewards['gap'][0] > rewards['gap'][1]

@@ -54,7 +54,9 @@ class RLSelector(LearnedSelector):
         reward_signal: ``'gap'`` (the prototype's: the distillation gap's drop),
             ``'task'`` (the drop of the image's own task loss after the virtual step) or
             ``'alignment'`` (its first-order version: the selected levels' distillation
-            gradient dotted with the image's task gradient; :mod:`rlpkd.rl.reward`).
+            gradient dotted with the image's task gradient) or ``'batch_alignment'``
+            (dotted with the scored batch's task gradient: the image's first-order
+            influence on the batch's task loss; :mod:`rlpkd.rl.reward`).
         self_critical: also score the greedy choice on each recorded image and use its
             reward as the advantage baseline (Rennie et al. 2017; BlockDrop) instead of
             the critic's value: a per-image counterfactual.
