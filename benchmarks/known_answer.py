@@ -68,7 +68,8 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
                           post=match_fraction if rl else None)
 
 
-WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right'}
+WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',
+         'erase': 'its per-channel spatial mean (no object)'}
 
 
 def match_fraction(work: Path) -> dict:

@@ -13,8 +13,10 @@ deviation, so it is a consistent wrong target (``corruption='noise'``). With
 ``corruption='flip'`` the replaced level is the teacher's own feature map mirrored
 left-right: real features with the statistics and structure of the image, but with the
 objects at the wrong places — a teacher that is confidently wrong about *where* the
-objects are, a target the student can fit and that competes with its task loss (noise
-is a target it mostly cannot fit). With λ = 0 the known answer is: keep
+objects are. With ``corruption='erase'`` it is the level's per-channel spatial mean
+everywhere: a teacher that sees no object on that level of that image (the student can
+fit it only by suppressing the level's objects, which the other groups' images need).
+With λ = 0 the known answer is: keep
 every level except the corrupted one of the image's group (:data:`KNOWN_ANSWER`).
 :class:`GroupOracleSelector` is told the group and selects exactly that (a reference no
 fixed subset can reach).
@@ -39,7 +41,7 @@ from rlpkd.registry import MODELS
 #: corrupted teacher level per size group
 CORRUPTED = {'large': 'P5', 'small': 'P2'}
 #: how the corrupted level's teacher features are replaced (class docstring)
-CORRUPTIONS = ('noise', 'flip')
+CORRUPTIONS = ('noise', 'flip', 'erase')
 #: the kept levels P2..P5 the known answer gives each group (λ = 0)
 KNOWN_ANSWER = {'large': (1, 1, 1, 0), 'small': (0, 1, 1, 1), 'mixed': (1, 1, 1, 1)}
 
@@ -68,7 +70,8 @@ class KnownAnswerDistiller(PyramidDistiller):
     Args:
         ann_files: the toy data's annotation files (train and val), for the groups.
         corruption: ``'noise'`` (fixed per-image noise with the level's mean / std) or
-            ``'flip'`` (the level's feature map mirrored left-right).
+            ``'flip'`` (the level's feature map mirrored left-right) or ``'erase'`` (its
+            per-channel spatial mean everywhere).
         **kwargs: :class:`PyramidDistiller` arguments.
 
     Raises:
@@ -98,6 +101,8 @@ class KnownAnswerDistiller(PyramidDistiller):
         """The wrong target ``[C, H, W]`` that replaces ``target`` for ``sample``."""
         if self.corruption == 'flip':
             return target.flip(-1)
+        if self.corruption == 'erase':
+            return target.mean(dim=(-2, -1), keepdim=True).expand_as(target)
         seed = zlib.crc32(sample.metainfo['img_path'].encode()) + level
         gen = torch.Generator().manual_seed(seed)
         noise = torch.randn(target.shape, generator=gen).to(target)

@@ -51,6 +51,7 @@ ROWS = tuple(dict(zip(('per_update', 'episodes', 'sigma', 'explore', 'standardis
              for r in ((16, 192, 0.0, 0.0, False), (16, 1920, 0.0, 0.0, False),
                        (128, 1920, 0.0, 0.0, False), (128, 7680, 0.0, 0.0, False),
                        (128, 30720, 0.0, 0.0, False), (128, 30720, 0.5, 0.0, False),
+                       (128, 7680, 0.0, 0.0, True), (128, 7680, 0.0, 0.1, False),
                        (16, 1920, 0.0, 0.1, True), (128, 7680, 0.0, 0.1, True),
                        (128, 7680, 0.5, 0.1, True)))
 
@@ -125,14 +126,18 @@ def standardised(train_set: tuple, val_set: tuple) -> tuple:
 
 def match(policy: PolicyNetwork, val_set: tuple) -> dict:
     """Fraction of val images whose greedy decision is the known answer, overall and
-    per group."""
+    per group, and the mean keep probability of P5 on large / P2 on small images."""
     states, answers, groups = val_set
     with torch.no_grad():
         action = policy.select_action(states, deterministic=True)[0]
+        keep = policy(states)[0]                                  # [N, L] greedy path
     hits = (action == answers).all(dim=1).float()
     out = {'all': float(hits.mean())}
     for group in sorted(set(groups)):
         out[group] = float(hits[[g == group for g in groups]].mean())
+    # the keep probabilities of the two decisions the known answer turns off
+    out['keep_P5_large'] = float(keep[[g == 'large' for g in groups], 3].mean())
+    out['keep_P2_small'] = float(keep[[g == 'small' for g in groups], 0].mean())
     return out
 
 
@@ -176,16 +181,25 @@ def markdown(rows: list, args) -> str:
              f'the train / val images from the final student of `{args.run}`; the config\'s '
              'policy and PPO, reward = fraction of levels that '
              'match the known answer + σ·N(0, 1). Greedy decisions on the val images, '
-             f'seeds {args.seeds}. `benchmarks/known_answer_policy.py --run {args.run}`. '
-             'A toy run gives the policy ≈ 190 scored episodes (3 policy epochs × 15 '
-             'batches × 4 samples, + the joint phase\'s every 10th batch).', '',
+             f'PPO / initialisation seeds {args.seeds} on one set of states. '
+             f'`benchmarks/known_answer_policy.py --run {args.run} --seeds '
+             f'{" ".join(map(str, args.seeds))}`. The untrained policy keeps every level '
+             '(init_keep_prob 0.75): 0.33 is where it starts. A toy run gives the policy '
+             '≈ 190 scored episodes with collect_samples=4 (3 policy epochs × 15 batches '
+             '× 4 samples, + the joint phase\'s every 10th batch; ≈ 380 when all 8 samples '
+             'of a batch are scored). "keep P5 | large", "keep P2 | small": mean keep '
+             'probability of the two decisions the known answer turns off (0.75 at the '
+             'start). The supervised row fits the same network to the answers (Adam, 300 '
+             'full-batch steps): what these states give a supervised learner.', '',
              '| episodes per update | episodes | σ | exploration bound | states '
-             '| matches known answer | large | small | mixed |', '|---' * 9 + '|']
+             '| matches known answer | large | small | mixed | keep P5 \\| large '
+             '| keep P2 \\| small |', '|---' * 11 + '|']
     for row in rows:
         states = 'standardised' if row['standardise'] else 'as the policy sees them'
         lines.append(f"| {row['per_update']} | {row['episodes']} | {row['sigma']} | "
                      f"{row['explore']} | {states} | " + ' | '.join(
-            cell(row['runs'], k) for k in ('all', 'large', 'small', 'mixed')) + ' |')
+            cell(row['runs'], k) for k in ('all', 'large', 'small', 'mixed',
+                                           'keep_P5_large', 'keep_P2_small')) + ' |')
     return '\n'.join(lines) + '\n'
 
 

@@ -4,7 +4,8 @@ On the known-answer benchmark (``known_answer_parts.py``: one teacher level is n
 each size group) a reward can only teach per-sample choices if, on a given image, it
 scores the known answer above the alternatives. This scores, on every val image of a
 finished known-answer run (its trained student, its corrupted teacher), the candidate
-selections *all levels*, *known answer*, *drop P2*, *drop P5*, *drop both* with each
+selections *all levels*, *drop P2*, *drop P5*, *drop both* (one of them is the image's
+known answer) with each
 reward signal (λ = 0, the reward the RL runs use), and reports per size group the mean
 reward of each candidate and how often the known answer scores highest. No training:
 the reward is measured on a fixed student, as :class:`rlpkd.models.selectors.RLSelector`
@@ -44,7 +45,8 @@ def build(run: Path):
     cfg = Config.fromfile(run / 'test' / 'config.py')
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, str(max(run.glob('epoch_*.pth'))), map_location='cpu')
+    last = max(run.glob('epoch_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
+    load_checkpoint(model, str(last), map_location='cpu')
     model.eval()
     cfg.val_dataloader.num_workers = 0
     cfg.val_dataloader.pop('persistent_workers', None)
@@ -91,9 +93,13 @@ def markdown(results: dict, args) -> str:
     lines = [f'Reward of candidate selections on the known-answer val images (toy-scale CPU; '
              f'student and corrupted teacher of `{args.run}`, λ = 0, virtual step '
              f'lr {args.lookahead_lr} capped at {args.max_drop} of the gap). '
-             f'`benchmarks/reward_signal.py --run {args.run} --lookahead-lr '
-             f'{args.lookahead_lr} --max-drop {args.max_drop}`. "best": fraction of the '
-             "group's images on which the known answer gets the highest reward.", '',
+             f'`benchmarks/reward_signal.py --run {args.run} --signals '
+             f'{" ".join(args.signals)} --lookahead-lr {args.lookahead_lr} --max-drop '
+             f'{args.max_drop} --out {args.out}`. "best": fraction of the group\'s images '
+             'on which the known answer gets a strictly higher reward than every other '
+             'candidate (ties count as misses). Each image\'s task-type reward is divided '
+             'by the size of its all-levels drop, so the "all levels" column of those '
+             'signals is the mean of ±1 values.', '',
              '| signal | group | known answer | ' + ' | '.join(CANDIDATES) + ' | best |',
              '|---' * (len(CANDIDATES) + 4) + '|']
     for signal, groups in results.items():

@@ -184,10 +184,11 @@ def num_params(cfg: Path) -> float:
 
 def cached_teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Path,
                    data: Path, *options: str) -> tuple[Path, float | None]:
-    """Train the teacher unless a checkpoint for these configs + data is cached."""
-    key = hashlib.sha1()
-    for path in sorted(CFG.rglob('*.py')):
-        key.update(path.read_bytes())
+    """Train the teacher unless a checkpoint for this teacher config (resolved, with its
+    bases and ``options``) and these data files is cached."""
+    from mmengine.config import Config
+    key = hashlib.sha1(Config.fromfile(task.teacher_cfg).pretty_text.encode())
+    key.update('\n'.join(map(str, options)).encode())
     for path in sorted(data.glob(task.train_files)):
         key.update(path.read_bytes())
     prefix = 'toy-teacher' if task.key == 'det' else f'toy-teacher-{task.key}'

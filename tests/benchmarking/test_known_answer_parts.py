@@ -31,16 +31,26 @@ def setup(tmp_path_factory):
     return model, batch, str(ann)
 
 
+WRONG = {'flip': lambda t: t.flip(-1),
+         'erase': lambda t: t.mean(dim=(-2, -1), keepdim=True).expand_as(t)}
+
+
+@pytest.mark.parametrize('corruption', sorted(WRONG))
 @torch.no_grad()
-def test_flip_replaces_the_groups_level_by_its_mirror(setup):
-    model, batch, _ = setup
+def test_the_groups_level_and_only_it_is_replaced(setup, corruption):
+    model, batch, ann = setup
+    wrong_teacher = build_distiller(type='KnownAnswerDistiller', ann_files=[ann],
+                                    corruption=corruption)
+    wrong_teacher.load_state_dict(model.state_dict())
+    wrong_teacher.eval()
     clean = super(KnownAnswerDistiller, model).teacher_pyramid(batch['inputs'],
                                                                batch['data_samples'])
-    wrong = model.teacher_pyramid(batch['inputs'], batch['data_samples'])
+    wrong = wrong_teacher.teacher_pyramid(batch['inputs'], batch['data_samples'])
     corrupted = {(0, 3), (1, 0)}  # large image: P5; small image: P2; mixed: none
     for i in range(3):
         for level in range(4):
-            expected = clean[level][i].flip(-1) if (i, level) in corrupted else clean[level][i]
+            target = clean[level][i]
+            expected = WRONG[corruption](target) if (i, level) in corrupted else target
             torch.testing.assert_close(wrong[level][i], expected)
     assert not torch.equal(wrong[3][0], clean[3][0])
 
