@@ -41,6 +41,9 @@ METHODS = {
     'fixed: drop P2 and P5': (UNIFORM, ['model.selector.type=rlpkd.FixedSelector',
                                         'model.selector.levels=[P3,P4]']),
     'group oracle': (UNIFORM, ['model.selector.type=rlpkd.GroupOracleSelector']),
+    # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
+    'uniform KD on the RL schedule': (RL, [f'train_cfg.phases.{i}.{key}' for i in (1, 2)
+                                         for key in ('mode=uniform', 'learner=None')]),
     'RL-PyramidKD, gap reward': (RL, ['model.selector.lambda_tradeoff=0.0']),
     'RL-PyramidKD, task reward, self-critical': (RL, ['model.selector.lambda_tradeoff=0.0',
                                                       *rl_signal('task')]),
