@@ -33,9 +33,18 @@ from runs import (  # noqa: E402
     train_teacher,
 )
 
+from rlpkd.benchmarking.runner import train_cost  # noqa: E402
+
 METHODS = {
     'uniform KD': (UNIFORM, []),
+    'fixed: drop P2 (the subset the RL policy picks)': (UNIFORM, [
+        'model.selector.type=rlpkd.FixedSelector', 'model.selector.levels=[P3,P4,P5]']),
+    # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
+    'uniform KD on the RL schedule': (RL, [f'train_cfg.phases.{i}.{key}' for i in (1, 2)
+                                           for key in ('mode=uniform', 'learner=None')]),
     'RL-PyramidKD (config: λ = 0.5, gap reward)': (RL, []),
+    'RL-PyramidKD (config), backbone not frozen in phase 2': (RL, [
+        'train_cfg.phases.1.freeze=()']),
     'RL-PyramidKD, cost target 0.6 (λ = 0)': (RL, [
         'model.selector.lambda_tradeoff=0.0', 'train_cfg.learners.ppo.cost_target=0.6']),
     'RL-PyramidKD, cost target 0.6, exploration bound 0.1 (λ = 0)': (RL, [
@@ -68,7 +77,16 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     opts = data_options(data, rl) + [f'model.teacher_ckpt={teacher}', *extra]
     test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json'] \
         if rl else []
-    return train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts)
+    result = train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts)
+    return dict(result, train_cost=train_cost(work)) if rl else result
+
+
+def fixed_cost(method: str) -> str:
+    """The cost cell of a method without a learned selector: all levels, or its subset."""
+    for option in METHODS[method][1]:
+        if option.startswith('model.selector.levels='):
+            return f"its subset ({option.split('=', 1)[1]})"
+    return '1 (all)'
 
 
 def markdown(results: list, args) -> str:
@@ -77,9 +95,11 @@ def markdown(results: list, args) -> str:
              f'{" ".join(map(str, args.seeds))}`. mean ± std over seeds. "cost": '
              'distillation-FLOPs fraction the deterministic policy spends on val; '
              '"subsets": distinct level subsets it uses; MI: bits between decisions and '
-             'the image\'s size group.', '',
-             '| method | mAP | AP_s | AP_l | cost | ' + ' / '.join(LEVELS)
-             + ' kept | subsets | MI (bits) | train (s) |', '|---' * 9 + '|']
+             'the image\'s size group; "train cost": the distillation-FLOPs fraction '
+             'spent in training (uniform phases count 1; a fixed subset spends its own '
+             'cost, e.g. 0.247 for P3-P5, the policy\'s test cost of the same subset).', '',
+             '| method | mAP | AP_s | AP_l | cost | train cost | ' + ' / '.join(LEVELS)
+             + ' kept | subsets | MI (bits) | train (s) |', '|---' * 10 + '|']
     for method in METHODS:
         runs = [r for r in results if r['method'] == method]
         if not runs:
@@ -89,7 +109,8 @@ def markdown(results: list, args) -> str:
         lines.append(' | '.join([
             f'| {method}', column(runs, 'coco/bbox_mAP'), column(runs, 'coco/bbox_mAP_s'),
             column(runs, 'coco/bbox_mAP_l'),
-            column(runs, 'selection/cost_fraction') if learned else '1 (all)',
+            column(runs, 'selection/cost_fraction') if learned else fixed_cost(method),
+            mean_std([r['train_cost'] for r in runs]) if 'train_cost' in runs[0] else '–',
             kept if learned else '–',
             column(runs, 'selection/distinct_subsets') if learned else '–',
             column(runs, 'selection/group_mi') if learned else '–',
