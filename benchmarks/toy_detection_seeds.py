@@ -42,6 +42,13 @@ METHODS = {
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
     'uniform KD on the RL schedule': (RL, [f'train_cfg.phases.{i}.{key}' for i in (1, 2)
                                            for key in ('mode=uniform', 'learner=None')]),
+    # control: the same schedule, all levels in the warm-up, then P3-P5 (the subset the
+    # policy ends on), backbone trainable: what RL adds over its schedule
+    'curriculum: all levels (warm-up), then P3-P5; RL schedule, phase 2 unfrozen': (RL, [
+        'model.selector._delete_=True', 'model.selector.type=rlpkd.CurriculumSelector',
+        'model.selector.levels=[P3,P4,P5]', 'train_cfg.phases.1.freeze=()',
+        'train_cfg.learners._delete_=True',
+        *(f'train_cfg.phases.{i}.learner=None' for i in (1, 2))]),
     'RL-PyramidKD (config: λ = 0.5, gap reward)': (RL, []),
     'RL-PyramidKD (config), backbone not frozen in phase 2': (RL, [
         'train_cfg.phases.1.freeze=()']),
@@ -77,7 +84,8 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     opts = data_options(data, rl) + [f'model.teacher_ckpt={teacher}', *extra]
     test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json'] \
         if rl else []
-    result = train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts)
+    result = train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
+                            imports=('rlpkd', 'control_parts'))
     return dict(result, train_cost=train_cost(work)) if rl else result
 
 
@@ -104,13 +112,14 @@ def markdown(results: list, args) -> str:
         runs = [r for r in results if r['method'] == method]
         if not runs:
             continue
-        learned = 'selection/cost_fraction' in runs[0]['metrics']
+        learned = ('selection/cost_fraction' in runs[0]['metrics']
+                   and fixed_cost(method) == '1 (all)')  # a fixed subset learns nothing
         kept = ' / '.join(column(runs, f'selection/rate_{lv}') for lv in LEVELS)
         lines.append(' | '.join([
             f'| {method}', column(runs, 'coco/bbox_mAP'), column(runs, 'coco/bbox_mAP_s'),
             column(runs, 'coco/bbox_mAP_l'),
             column(runs, 'selection/cost_fraction') if learned else fixed_cost(method),
-            mean_std([r['train_cost'] for r in runs]) if 'train_cost' in runs[0] else '–',
+            mean_std([r['train_cost'] for r in runs]) if learned else '–',
             kept if learned else '–',
             column(runs, 'selection/distinct_subsets') if learned else '–',
             column(runs, 'selection/group_mi') if learned else '–',
