@@ -25,6 +25,8 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 from known_answer_parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER  # noqa: E402
 from runs import RL, UNIFORM, column, data_options, mean_std, tool, train_and_test, train_teacher  # noqa: E402
 
+from rlpkd.benchmarking import SCHEDULE_CONTROL  # noqa: E402
+
 
 def rl_signal(signal: str) -> list:
     """Options of an RL run with a task-signal reward and the self-critical baseline."""
@@ -42,8 +44,7 @@ METHODS = {
                                         'model.selector.levels=[P3,P4]']),
     'group oracle': (UNIFORM, ['model.selector.type=rlpkd.GroupOracleSelector']),
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
-    'uniform KD on the RL schedule': (RL, [f'train_cfg.phases.{i}.{key}' for i in (1, 2)
-                                         for key in ('mode=uniform', 'learner=None')]),
+    'uniform KD on the RL schedule': (RL, list(SCHEDULE_CONTROL)),
     'RL-PyramidKD, gap reward': (RL, ['model.selector.lambda_tradeoff=0.0']),
     'RL-PyramidKD, task reward, self-critical': (RL, ['model.selector.lambda_tradeoff=0.0',
                                                       *rl_signal('task')]),

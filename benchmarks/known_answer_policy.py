@@ -72,14 +72,19 @@ def states_of(model, env: ParallelDistillationEnv, loader) -> tuple:
     return torch.cat(states), answers, groups
 
 
+def configured_policy(state_dim: int, explore: float = 0.0) -> PolicyNetwork:
+    """The policy of ``configs/_base_/distillers/rlpkd.py`` (LSTM, 256, keep 0.75)."""
+    return PolicyNetwork(state_dim=state_dim, hidden_dim=256, num_layers=4, use_lstm=True,
+                         init_keep_prob=0.75, explore=explore)
+
+
 def train(train_set: tuple, seed: int, per_update: int, episodes: int, sigma: float,
           explore: float) -> PolicyNetwork:
     """PPO with the config's settings on the known-answer reward (module docstring)."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     states, answers, _ = train_set
-    policy = PolicyNetwork(state_dim=states.shape[1], hidden_dim=256, num_layers=4,
-                           use_lstm=True, init_keep_prob=0.75, explore=explore)
+    policy = configured_policy(states.shape[1], explore)
     trainer = PPOTrainer(policy, lr=3e-4, clip_epsilon=0.2, value_coef=0.5,
                          entropy_coef=0.01, max_grad_norm=0.5, ppo_epochs=4,
                          num_minibatches=4, seed=seed)
@@ -104,8 +109,7 @@ def supervised(train_set: tuple, seed: int, steps: int = 300) -> PolicyNetwork:
     3e-4): the most these states and train images allow, a reference for PPO."""
     torch.manual_seed(seed)
     states, answers, _ = train_set
-    policy = PolicyNetwork(state_dim=states.shape[1], hidden_dim=256, num_layers=4,
-                           use_lstm=True, init_keep_prob=0.75)
+    policy = configured_policy(states.shape[1])
     optimizer = torch.optim.Adam(policy.parameters(), lr=3e-4)
     for _ in range(steps):
         loss = -policy.evaluate_actions(states, answers)[0].mean()

@@ -33,6 +33,7 @@ from runs import (  # noqa: E402
     train_teacher,
 )
 
+from rlpkd.benchmarking import SCHEDULE_CONTROL  # noqa: E402
 from rlpkd.benchmarking.runner import train_cost  # noqa: E402
 
 METHODS = {
@@ -40,8 +41,7 @@ METHODS = {
     'fixed: drop P2 (the subset the RL policy picks)': (UNIFORM, [
         'model.selector.type=rlpkd.FixedSelector', 'model.selector.levels=[P3,P4,P5]']),
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
-    'uniform KD on the RL schedule': (RL, [f'train_cfg.phases.{i}.{key}' for i in (1, 2)
-                                           for key in ('mode=uniform', 'learner=None')]),
+    'uniform KD on the RL schedule': (RL, list(SCHEDULE_CONTROL)),
     # control: the same schedule, all levels in the warm-up, then P3-P5 (the subset the
     # policy ends on), backbone trainable: what RL adds over its schedule
     'curriculum: all levels (warm-up), then P3-P5; RL schedule, phase 2 unfrozen': (RL, [

@@ -36,6 +36,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
 sys.path.insert(0, str(ROOT))  # rlpkd from this checkout when it is not installed
+from mmengine.config import Config  # noqa: E402
+
 from rlpkd.benchmarking import PlanProgress, ToolError, run_tool  # noqa: E402
 
 STEPS_PER_TASK = 11  # data, teacher, student, KD, RL, export, 5 tests
@@ -186,7 +188,6 @@ def cached_teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Pa
                    data: Path, *options: str) -> tuple[Path, float | None]:
     """Train the teacher unless a checkpoint for this teacher config (resolved, with its
     bases and ``options``) and these data files is cached."""
-    from mmengine.config import Config
     key = hashlib.sha1(Config.fromfile(task.teacher_cfg).pretty_text.encode())
     key.update('\n'.join(map(str, options)).encode())
     for path in sorted(data.glob(task.train_files)):

@@ -113,6 +113,11 @@ class TaskSetup:
                 'model.balancer.lr=0.01', f'model.balancer.shared_param={self.gradnorm_param}')
 
 
+#: ``--cfg-options`` that turn an RL-PyramidKD config into its schedule control: the
+#: policy and joint phases (1, 2) distil every level and update no learner
+SCHEDULE_CONTROL = tuple(f'train_cfg.phases.{i}.{key}' for i in (1, 2)
+                         for key in ('mode=uniform', 'learner=None'))
+
 def sweep_key(lam: float) -> str:
     """Method key of the λ sweep's run with ``lam`` (``'rl'``: the full method)."""
     return 'rl' if lam == FULL_LAMBDA else f'rl_lambda{lam:g}'
@@ -142,9 +147,7 @@ def methods(task: TaskSetup) -> List[Method]:
         # control: the RL run's schedule (backbone frozen in phase 2) and GradNorm, every
         # level in every phase, no policy: what the schedule alone costs or gives
         Method('rl_schedule_uniform', "uniform KD on RL's phase schedule (control)",
-               'ablation', task.rl, (*gradnorm, *(f'train_cfg.phases.{i}.{key}'
-                                                  for i in (1, 2)
-                                                  for key in ('mode=uniform', 'learner=None')))),
+               'ablation', task.rl, (*gradnorm, *SCHEDULE_CONTROL)),
     ]
 
 
