@@ -18,6 +18,7 @@ TOY_DISTILLER = dict(
     type='PyramidDistiller',
     student=dict(cfg_path=TOY_STUDENT),
     teacher=dict(cfg_path=TOY_TEACHER),
+    teacher_ckpt=None,
     level_loss=dict(type='PKDLoss'),
     connector=dict(type='ConvNormConnector'))
 
@@ -139,3 +140,63 @@ def ins_data(num_images: int = 1, size=(64, 64), seed: int = 0) -> dict:
 def ins_batch(model, *args, **kwargs) -> dict:
     """:func:`ins_data` through ``model``'s data preprocessor (training mode)."""
     return model.data_preprocessor(ins_data(*args, **kwargs), True)
+
+
+# ------------------------------------------------------------- untrusted files
+class RunsCommand:
+    """Unpickles to ``os.system(command)``: what a malicious checkpoint does."""
+
+    def __init__(self, command: str) -> None:
+        self.command = command
+
+    def __reduce__(self):
+        import os
+        return os.system, (self.command,)
+
+
+def malicious_checkpoint(path, marker) -> str:
+    """Write a distillation-checkpoint-shaped file to ``path`` whose unpickling creates the file
+    ``marker`` (``touch``); return ``str(path)``."""
+    torch.save({'state_dict': {'student.w': torch.zeros(1)}, 'meta': {},
+                'message_hub': RunsCommand(f'touch {marker}')}, path)
+    return str(path)
+
+
+def load_tool(name: str):
+    """The module ``tools/<name>.py`` of this checkout, loaded from its file
+    (``tools/`` is not a package), so tests call its ``main(argv)`` in-process."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / 'tools' / f'{name}.py'
+    spec = importlib.util.spec_from_file_location(f'rlpkd_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# ------------------------------------------------------------- faults
+def kill_after_checkpoint(cmd, work_dir, name: str, timeout: float = 900) -> None:
+    """Run ``cmd`` (a training command writing to ``work_dir``) and ``kill -9`` it as soon
+    as ``work_dir/last_checkpoint`` names checkpoint ``name`` (e.g. ``'epoch_2.pth'``):
+    the checkpoint is complete, the run is in the middle of what follows.
+
+    Raises:
+        AssertionError: the run ended (or timed out) before it could be killed.
+    """
+    import signal
+    import subprocess
+    import time
+    from pathlib import Path
+
+    last = Path(work_dir) / 'last_checkpoint'
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if last.exists() and last.read_text().strip().endswith(name):
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f'{cmd} ended (exit {proc.wait()}) before {name} was written')

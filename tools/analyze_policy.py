@@ -176,7 +176,8 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     level_names = set_selection_dump(cfg, out.resolve() / 'decisions.jsonl')
     # find the training log before this test run adds a timestamped folder of its own
     scalars_file = find_scalars_file(args.log_dir or Path(args.checkpoint).parent)
-    dataset = run_test(cfg, args.checkpoint)
+    with cli.checkpoint_guard(cfg, args.trust_checkpoint, 'CKPT'):
+        dataset = run_test(cfg, args.checkpoint)
     cli.finish_distributed()
     if not is_main_process():
         return []

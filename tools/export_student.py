@@ -29,9 +29,10 @@ except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import rlpkd  # noqa: F401
 
-from rlpkd.apis.cli import read_config
+from rlpkd.apis.cli import add_trust_arg, read_config
 from rlpkd.models.utils import is_rlpkd_entry, resolve_model_cfg
 from rlpkd.registry import registered_names
+from rlpkd.utils.checkpoint_io import checkpoint_keys, trusted_checkpoints
 
 PREFIX = 'student.'
 
@@ -164,6 +165,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument('out', help='path of the student checkpoint to write')
     parser.add_argument('--config', help='distillation config, to derive a student config')
     parser.add_argument('--out-config', help='path of the student config (.py) to write')
+    add_trust_arg(parser)
     args = parser.parse_args(argv)
     if (args.config is None) != (args.out_config is None):
         parser.error('--config and --out-config go together')
@@ -175,7 +177,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     # the config first: a config that cannot be exported leaves no half-done export
     cfg = None if args.config is None else student_config(args.config)
-    out = export_checkpoint(args.checkpoint, args.out)
+    with trusted_checkpoints(args.trust_checkpoint), \
+            checkpoint_keys({args.checkpoint: 'CHECKPOINT'}):
+        out = export_checkpoint(args.checkpoint, args.out)
     print(f'wrote {args.out} ({len(out["state_dict"])} student tensors)')
     if cfg is not None:
         Path(args.out_config).parent.mkdir(parents=True, exist_ok=True)

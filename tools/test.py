@@ -1,8 +1,8 @@
 """Test (and evaluate) a checkpoint with an mmengine config; MMDetection 3.x CLI semantics.
 
 Usage: ``python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out preds.pkl]
-[--cfg-options k=v ...] [--launcher pytorch]``. The metrics are printed as one line
-``metrics: {...json...}`` and written to ``<work_dir>/metrics.json``.
+[--trust-checkpoint] [--cfg-options k=v ...] [--launcher pytorch]``. The metrics are
+printed as one line ``metrics: {...json...}`` and written to ``<work_dir>/metrics.json``.
 """
 from __future__ import annotations
 
@@ -42,8 +42,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     cfg.load_from = args.checkpoint
     if args.out is not None:
         cli.add_dump_results(cfg, args.out)
-    runner = cli.build_runner(cfg)
-    metrics = runner.test()
+    with cli.checkpoint_guard(cfg, args.trust_checkpoint, 'CHECKPOINT'):
+        runner = cli.build_runner(cfg)
+        metrics = runner.test()
     if is_main_process():
         print('metrics: ' + cli.save_metrics(metrics, runner.work_dir), flush=True)
     cli.finish_distributed()

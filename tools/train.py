@@ -1,7 +1,9 @@
 """Train a model (or a distiller) from an mmengine config; MMDetection 3.x CLI semantics.
 
 Usage: ``python tools/train.py CONFIG [--work-dir DIR] [--amp] [--auto-scale-lr]
-[--resume [PATH]] [--cfg-options k=v ...] [--launcher pytorch]``.
+[--resume [PATH]] [--trust-checkpoint] [--cfg-options k=v ...] [--launcher pytorch]``.
+Checkpoints load without running code unless ``--trust-checkpoint`` is given
+(:mod:`rlpkd.utils.checkpoint_io`).
 """
 from __future__ import annotations
 
@@ -45,7 +47,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.auto_scale_lr:
         cli.enable_auto_scale_lr(cfg)
     cli.set_resume(cfg, args.resume)
-    cli.build_runner(cfg).train()
+    key = '--resume' if args.resume else 'load_from'
+    with cli.checkpoint_guard(cfg, args.trust_checkpoint, key):
+        cli.build_runner(cfg).train()
     cli.finish_distributed()
 
 

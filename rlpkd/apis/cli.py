@@ -6,27 +6,30 @@ importing mmdet, so the same scripts drive mmdet, mmseg and mmpretrain configs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import os.path as osp
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from mmengine.config import Config, DictAction
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from rlpkd.models.utils import resolve_relative_cfg_paths, untag_rlpkd_scope
+from rlpkd.utils.checkpoint_io import checkpoint_keys, trusted_checkpoints
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 DUMP_METRIC = 'mmengine.DumpResults'
 
 
 def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """Add ``--work-dir``, ``--cfg-options``, ``--launcher`` and ``--local-rank``."""
+    """Add ``--work-dir``, ``--cfg-options``, ``--launcher``, ``--local-rank`` and
+    ``--trust-checkpoint``."""
     parser.add_argument('--work-dir', help='the dir to save logs, models and metrics')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
@@ -36,7 +39,41 @@ def add_common_args(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument('--launcher', choices=LAUNCHERS, default='none', help='job launcher')
     # torch.distributed.launch passes --local-rank (torch>=2.0) or --local_rank
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_trust_arg(parser)
     return parser
+
+
+def add_trust_arg(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Add ``--trust-checkpoint`` (:mod:`rlpkd.utils.checkpoint_io`)."""
+    parser.add_argument(
+        '--trust-checkpoint', action='store_true',
+        help='unpickle the checkpoints this run reads with everything they ask for, not '
+        "only rlpkd's allow-list; only for files you trust (a pickle can run any code); "
+        'same as trust_checkpoint = True in the config')
+    return parser
+
+
+@contextlib.contextmanager
+def checkpoint_guard(cfg: Config, trust_flag: bool = False,
+                     load_from_key: str = 'load_from') -> Iterator[None]:
+    """Checkpoint reads inside the block (build the runner, train, test) as the user said.
+
+    Trusted (everything unpickled) only with ``--trust-checkpoint`` (``trust_flag``) or a
+    config's ``trust_checkpoint = True``; otherwise the allow-list of
+    :mod:`rlpkd.utils.checkpoint_io`. An error about the runner's ``load_from`` (or the
+    checkpoint ``resume`` finds in ``work_dir``) names ``load_from_key``.
+
+    Raises:
+        TypeError: ``trust_checkpoint`` is not a bool.
+    """
+    trusted = cfg.get('trust_checkpoint', False)
+    if not isinstance(trusted, bool):
+        raise TypeError(f'`trust_checkpoint` must be True or False, got {trusted!r}')
+    path = cfg.get('load_from')
+    if path is None and cfg.get('resume', False) is True:
+        path = find_latest_checkpoint(cfg.work_dir)
+    with trusted_checkpoints(trust_flag or trusted), checkpoint_keys({path: load_from_key}):
+        yield
 
 
 def parse_and_set_local_rank(parser: argparse.ArgumentParser,

@@ -97,6 +97,10 @@ class PyramidPair:
         self._check_strides()
         self.connectors = self._build_connectors(connector)
         self.level_loss = MODELS.build(level_loss)
+        for name, shape in zip(self.level_names, self.probe.teacher):
+            self.level_loss.check_positions(
+                tuple(shape[1:]), f'`model.pyramid` level {name} (on the '
+                f'{self.probe.image_size} probe image, `model.probe_size`)')
 
     @classmethod
     def from_models(cls, teacher: nn.Module, student: nn.Module,
@@ -123,8 +127,10 @@ class PyramidPair:
 
     # ------------------------------------------------------------------ build
     def _teacher_input(self) -> TeacherInput:
-        student = Normalisation.of(getattr(self.student, 'data_preprocessor', None))
-        teacher = Normalisation.of(getattr(self.teacher, 'data_preprocessor', None))
+        student = Normalisation.of(getattr(self.student, 'data_preprocessor', None),
+                                   'model.student')
+        teacher = Normalisation.of(getattr(self.teacher, 'data_preprocessor', None),
+                                   'model.teacher')
         adapter = TeacherInput(student, teacher)
         if not adapter.identity:
             if None not in (student.channels, teacher.channels) and \
@@ -140,7 +146,7 @@ class PyramidPair:
 
     def input_channels(self) -> int:
         """Image channels of the student: its preprocessor's, else its first conv's."""
-        channels = Normalisation.of(getattr(self.student, 'data_preprocessor', None)).channels
+        channels = self.teacher_input.student.channels
         if channels is not None:
             return channels
         conv = next((m for m in self.student.modules() if isinstance(m, nn.Conv2d)), None)
@@ -225,6 +231,8 @@ class PyramidPair:
                                  ' set `model.pyramid.allow_resize=True` to resize it')
             s_feat = F.interpolate(s_feat, size=t_feat.shape[-2:], mode='bilinear',
                                    align_corners=False)
+        self.level_loss.check_positions(tuple(t_feat.shape[-2:]),
+                                        f'`model.pyramid` level {name}')
         return self.level_loss(s_feat, t_feat)
 
     def pair_loss_columns(self, student_feats: Sequence[Tensor],

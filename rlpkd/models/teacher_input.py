@@ -20,7 +20,11 @@ from dataclasses import dataclass
 from typing import Optional
 
 import torch
+from mmengine.model import BaseDataPreprocessor
 from torch import Tensor, nn
+
+#: where mmengine / mmdet, mmseg and mmpretrain preprocessors keep their RGB/BGR swap
+SWAP_FIELDS = ('_channel_conversion', 'channel_conversion', 'to_rgb')
 
 
 @dataclass(frozen=True)
@@ -37,13 +41,32 @@ class Normalisation:
     swaps_channels: bool
 
     @classmethod
-    def of(cls, preprocessor: Optional[nn.Module]) -> 'Normalisation':
-        """Read mmengine / mmdet / mmseg / mmpretrain image data preprocessors."""
-        if preprocessor is None:
+    def of(cls, preprocessor: Optional[nn.Module], key: str = 'model') -> 'Normalisation':
+        """Read mmengine / mmdet / mmseg / mmpretrain image data preprocessors.
+
+        These keep their settings in fields, some private: ``_enable_normalize`` and
+        ``mean`` / ``std`` (all), and the channel swap as ``_channel_conversion``
+        (mmengine, mmdet), ``channel_conversion`` (mmseg) or ``to_rgb`` (mmpretrain).
+        mmengine's plain ``BaseDataPreprocessor`` (and no preprocessor) normalise nothing.
+
+        Raises:
+            AttributeError: another preprocessor lacks these fields (another mmengine
+                version, a custom class); names ``key`` and the missing field rather than
+                guess that it does not normalise.
+        """
+        if preprocessor is None or type(preprocessor) is BaseDataPreprocessor:
             return cls(None, None, False)
-        swaps = bool(getattr(preprocessor, '_channel_conversion', False)
-                     or getattr(preprocessor, 'channel_conversion', False))
-        if not getattr(preprocessor, '_enable_normalize', False):
+        name = type(preprocessor).__name__
+        swap_field = next((f for f in SWAP_FIELDS if hasattr(preprocessor, f)), None)
+        if swap_field is None or not hasattr(preprocessor, '_enable_normalize'):
+            missing = '_enable_normalize' if swap_field else ' / '.join(SWAP_FIELDS)
+            raise AttributeError(
+                f'`{key}.data_preprocessor` ({name}) has no `{missing}`, the field rlpkd '
+                'reads to learn how it normalises images (the teacher must see the '
+                "student's batch in its own normalisation); this preprocessor or "
+                'mmengine version is not supported')
+        swaps = bool(getattr(preprocessor, swap_field))
+        if not preprocessor._enable_normalize:
             return cls(None, None, swaps)
         return cls(tuple(preprocessor.mean.flatten().tolist()),
                    tuple(preprocessor.std.flatten().tolist()), swaps)

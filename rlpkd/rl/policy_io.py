@@ -26,6 +26,8 @@ import torch
 from mmengine.runner import CheckpointLoader
 from torch import Tensor, nn
 
+from rlpkd.utils.checkpoint_io import checkpoint_keys
+
 #: the key of a policy file's state_dict
 POLICY_KEY = 'policy'
 #: where a checkpoint's ``state_dict`` keeps a policy: RL-PyramidKD runs, meta-training runs
@@ -54,7 +56,8 @@ def read_policy_state(path: str, key: str) -> Dict[str, Tensor]:
     """
     if '://' not in path and not osp.isfile(path):
         raise FileNotFoundError(f'`{key}`: no such file: {path}')
-    checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
+    with checkpoint_keys({path: key}):
+        checkpoint = CheckpointLoader.load_checkpoint(path, map_location='cpu')
     if not isinstance(checkpoint, Mapping):
         raise ValueError(f'`{key}`: {path} holds a {type(checkpoint).__name__}, not a '
                          'policy file or checkpoint')

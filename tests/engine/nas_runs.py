@@ -39,10 +39,14 @@ def cli(opts: dict) -> list[str]:
     return [f'{k}={v}' for k, v in opts.items()]
 
 
-def train(config: Path, work: Path, opts: dict, *extra: str, launcher=None, **kwargs) -> str:
+def train_cmd(config: Path, work: Path, opts: dict, *extra: str, launcher=None) -> list[str]:
     cmd = [sys.executable, str(ROOT / 'tools' / 'train.py'), str(config)] if launcher is None \
         else ['bash', str(ROOT / 'tools' / 'dist_train.sh'), str(config), str(launcher)]
-    proc = subprocess.run([*cmd, '--work-dir', str(work), *extra, '--cfg-options', *cli(opts)],
+    return [*cmd, '--work-dir', str(work), *extra, '--cfg-options', *cli(opts)]
+
+
+def train(config: Path, work: Path, opts: dict, *extra: str, launcher=None, **kwargs) -> str:
+    proc = subprocess.run(train_cmd(config, work, opts, *extra, launcher=launcher),
                           cwd=ROOT, capture_output=True, text=True, **kwargs)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-4000:]

@@ -14,10 +14,11 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import OptimWrapper
 from mmengine.optim.scheduler import LinearLR
-from nas_runs import NAS, load, options, train
+from nas_runs import NAS, load, options, train, train_cmd
 
 from rlpkd.engine.loops import training_state
 from rlpkd.registry import MODELS
+from rlpkd.testing import kill_after_checkpoint
 
 EA_CFG = NAS / 'ea-ls_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 EA_RETRAIN_CFG = NAS / 'ea-ls-retrain_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
@@ -64,9 +65,14 @@ def test_ea_search_writes_population_history_and_cost(ea_run):
     assert weights.tolist() == [choices[n][g] for n, g in zip(choices, genome)]
 
 
-def test_ea_resumed_mid_candidate_matches_uninterrupted(ea_run, nas_data, tmp_path):
+def test_ea_killed_mid_candidate_resumes_as_uninterrupted(ea_run, nas_data, tmp_path):
+    """kill -9 after the epoch-2 checkpoint (mid-candidate), then ``--resume``: the
+    weights, the evolution state (population, history, proposal) and the result are
+    those of the uninterrupted run, bit for bit."""
     work = tmp_path / 'b'
-    train(EA_CFG, work, ea_options(nas_data), '--resume', str(ea_run['work'] / 'epoch_2.pth'))
+    kill_after_checkpoint(train_cmd(EA_CFG, work, ea_options(nas_data)), work, 'epoch_2.pth')
+    assert not (work / 'search_result.json').exists(), 'the search ended before the kill'
+    train(EA_CFG, work, ea_options(nas_data), '--resume')
     a, b = load(ea_run['work'] / 'epoch_3.pth'), load(work / 'epoch_3.pth')
     for key in a['state_dict']:
         assert torch.equal(a['state_dict'][key], b['state_dict'][key]), key

@@ -18,7 +18,7 @@ from rlpkd.apis.cli import add_common_args, build_runner, load_config, read_conf
 from rlpkd.datasets import generate_toy_ade, generate_toy_coco, generate_toy_folder
 from rlpkd.models.utils import config_file
 from rlpkd.rl.policy_io import read_policy_state
-from rlpkd.testing import build_from_config
+from rlpkd.testing import build_from_config, kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 META_CFG = ROOT / 'configs' / 'maml' / 'maml_rlpkd_toy-det-seg-cls.py'
@@ -103,9 +103,14 @@ def test_policy_file_starts_a_task(meta_run):
     assert torch.equal(seg.selector.learnable().level_costs, fresh.level_costs)
 
 
-def test_resume_matches_uninterrupted(meta_run):
+def test_killed_run_resumes_as_uninterrupted(meta_run):
+    """kill -9 after the first meta-iteration's checkpoint, then ``--resume``: the
+    meta-policy, every task's distiller and data stream, and the policy file are those
+    of the uninterrupted run, bit for bit."""
     work = meta_run['tmp'] / 'b'
-    run(train_cmd(work, meta_run['opts'], '--resume', str(meta_run['work'] / 'iter_1.pth')))
+    kill_after_checkpoint(train_cmd(work, meta_run['opts']), work, 'iter_1.pth')
+    assert not (work / 'iter_2.pth').exists(), 'the run finished before it was killed'
+    run(train_cmd(work, meta_run['opts'], '--resume'))
     a, b = checkpoint(meta_run['work'] / 'iter_2.pth'), checkpoint(work / 'iter_2.pth')
     assert equal(a['state_dict'], b['state_dict'])
     for name, task in a['rl_state']['learners']['tasks'].items():

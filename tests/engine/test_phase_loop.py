@@ -3,10 +3,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,6 +12,7 @@ import torch
 from mmengine.runner import CheckpointLoader
 
 from rlpkd.datasets import generate_toy_coco
+from rlpkd.testing import kill_after_checkpoint
 
 ROOT = Path(__file__).resolve().parents[2]
 RL_CFG = ROOT / 'configs' / 'faster_rcnn' / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
@@ -91,17 +90,8 @@ def test_backbone_frozen_only_in_policy_phase(run_a):
 
 def test_kill_and_resume_matches_uninterrupted(run_a):
     work = run_a['tmp'] / 'b'
-    proc = subprocess.Popen(train_cmd(work, run_a['opts']), cwd=ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 600
-    # kill as soon as the checkpoint in the middle of phase 2 is complete
-    while time.time() < deadline and proc.poll() is None:
-        last = work / 'last_checkpoint'
-        if last.exists() and last.read_text().strip().endswith('epoch_2.pth'):
-            os.kill(proc.pid, signal.SIGKILL)
-            break
-        time.sleep(0.05)
-    proc.wait()
+    # kill -9 as soon as the checkpoint in the middle of phase 2 is complete
+    kill_after_checkpoint(train_cmd(work, run_a['opts']), work, 'epoch_2.pth')
     assert not (work / 'epoch_4.pth').exists(), 'the run finished before it was killed'
     run(train_cmd(work, run_a['opts'], '--resume'))
     a, b = state(run_a['work'] / 'epoch_4.pth'), state(work / 'epoch_4.pth')

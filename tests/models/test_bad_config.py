@@ -1,8 +1,16 @@
 """Bad distiller configs fail at build time with the config key in the message."""
 import pytest
 import torch
+from mmengine.model import BaseDataPreprocessor
+from mmengine.runner import load_checkpoint
 
-from rlpkd.testing import build_distiller
+from rlpkd.models.teacher_input import Normalisation
+from rlpkd.models.utils import build_mm_model
+from rlpkd.registry import MODELS
+from rlpkd.testing import TOY_DISTILLER, build_distiller, build_from_config, cls_batch
+from rlpkd.utils.checkpoint_io import checkpoint_keys
+
+CLS_KD = 'rlpkd::resnet/kd-uniform_resnet18w32-resnet18w16_toy-folder.py'
 
 
 def test_unknown_tap_module():
@@ -52,3 +60,58 @@ def test_unknown_fixed_level():
 def test_bad_student_cfg_path():
     with pytest.raises(FileNotFoundError, match=r'model.student.cfg_path'):
         build_distiller(student=dict(cfg_path='configs/nope.py'))
+
+
+def test_teacher_ckpt_left_out_is_an_error():
+    cfg = {k: v for k, v in TOY_DISTILLER.items() if k != 'teacher_ckpt'}
+    with pytest.raises(KeyError, match=r'`model.teacher_ckpt` is missing.*None'):
+        MODELS.build(cfg)
+
+
+def test_level_loss_zero_at_the_level_size_fails_at_build():
+    """res5 of a 32x32 classification input is 1x1: PKD is identically 0 there."""
+    with pytest.raises(ValueError, match=r'model.pyramid` level res5.*1x1.*PKDLoss'):
+        build_from_config(CLS_KD, probe_size=(32, 32))
+
+
+def test_level_loss_zero_at_a_training_size_fails_naming_the_level():
+    model = build_from_config(CLS_KD)  # probe 64x64: res5 is 2x2
+    model.train()
+    with pytest.raises(ValueError, match=r'model.pyramid` level res5 is 1x1'):
+        model(**cls_batch(model, size=(32, 32)), mode="loss")
+
+
+class ForeignPreprocessor(BaseDataPreprocessor):
+    """A preprocessor that normalises but keeps its settings under other names (a custom
+    class, or another mmengine version)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.norm_mean = (1.0, 2.0, 3.0)
+
+
+def test_unreadable_preprocessor_is_named_not_guessed():
+    with pytest.raises(AttributeError, match=r'`model.teacher.data_preprocessor` '
+                       r'\(ForeignPreprocessor\) has no `_channel_conversion'):
+        Normalisation.of(ForeignPreprocessor(), 'model.teacher')
+    assert Normalisation.of(BaseDataPreprocessor(), 'model.teacher').mean is None
+
+
+def test_mmpretrain_channel_swap_is_read():
+    from mmpretrain.models import ClsDataPreprocessor
+    pre = ClsDataPreprocessor(mean=[1, 2, 3], std=[1, 1, 1], to_rgb=True)
+    assert Normalisation.of(pre, 'model.student').swaps_channels
+
+
+def test_checkpoint_of_another_task_names_the_file(tmp_path):
+    """A classifier's checkpoint loaded into a detection distiller (as ``load_from``
+    does): taken for a student-alone checkpoint, yet no tensor has a student's shape, so
+    nothing would be loaded."""
+    classifier = build_mm_model(dict(cfg_path='rlpkd::resnet/resnet18-w32_toy-folder.py'),
+                                key='test')
+    path = tmp_path / 'cls.pth'
+    torch.save({'state_dict': classifier.state_dict(), 'meta': {}}, path)
+    det = build_distiller()
+    with checkpoint_keys({str(path): 'load_from'}), \
+            pytest.raises(ValueError, match=rf'`load_from` {path} fits nothing'):
+        load_checkpoint(det, str(path), map_location='cpu')

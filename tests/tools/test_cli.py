@@ -5,14 +5,12 @@ distiller; one end-to-end test runs train.py and test.py on mmengine's toy model
 """
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import pickle
 import subprocess
 import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -21,15 +19,9 @@ from mmengine.evaluator import DumpResults, Evaluator
 from mmengine.registry import DefaultScope
 
 from rlpkd.apis import cli
+from rlpkd.testing import load_tool
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
-
-
-def load_tool(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f'rlpkd_tool_{name}', TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,10 @@
 - the teacher stays the configured one: with ``model.teacher_ckpt`` set, a checkpoint's
   ``teacher.*`` tensors are replaced by the configured teacher's before loading, with a
   warning when they differ (a distillation checkpoint trained with another teacher);
-  with ``model.teacher_ckpt=None`` the checkpoint's teacher is loaded, and the log says so.
+  with ``model.teacher_ckpt=None`` the checkpoint's teacher is loaded, and the log says so;
+- a checkpoint none of whose tensors fits the distiller (name and shape: a checkpoint of
+  another task or model) is an error naming the file, where mmengine would only warn and
+  train from scratch. Some tensors that do not fit (another head) stay mmengine's warning.
 """
 from __future__ import annotations
 
@@ -19,6 +22,8 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor, nn
 
+from rlpkd.utils.checkpoint_io import last_loaded
+
 STUDENT, TEACHER = 'student.', 'teacher.'
 
 
@@ -27,6 +32,7 @@ def adapt_checkpoint(state_dict: Dict[str, Tensor], prefix: str, distiller: nn.M
     """Rewrite ``state_dict`` in place (a ``load_state_dict`` pre-hook of the distiller
     registered at ``prefix``)."""
     _student_alone(state_dict, prefix, distiller)
+    _check_fits(state_dict, prefix, distiller)
     _configured_teacher(state_dict, prefix, distiller.teacher, teacher_ckpt)
 
 
@@ -44,6 +50,20 @@ def _student_alone(state_dict: Dict[str, Tensor], prefix: str, distiller: nn.Mod
     print_log(f'the checkpoint holds the student alone (keys without `student.`): '
               f'{len(matched)} of its {len(keys)} tensors loaded into model.student '
               f'({len(student_keys)} tensors)', logger='current', level=logging.WARNING)
+
+
+def _check_fits(state_dict: Dict[str, Tensor], prefix: str, distiller: nn.Module) -> None:
+    """``ValueError`` naming the file if no tensor of the checkpoint fits the distiller."""
+    ours = distiller.state_dict()
+    keys = [k for k in state_dict if k.startswith(prefix)]
+    # scalars (BatchNorm's num_batches_tracked) fit any model that has the same names
+    if not keys or any(k[len(prefix):] in ours and state_dict[k].dim() > 0 and
+                       ours[k[len(prefix):]].shape == state_dict[k].shape for k in keys):
+        return
+    raise ValueError(f'{last_loaded()} fits nothing of this distiller: none of its '
+                     f'{len(keys)} tensors has the name and shape of one of the distiller\'s '
+                     f'(a checkpoint of another task or model?); its first keys: '
+                     f'{[k[len(prefix):] for k in keys[:4]]}')
 
 
 def _configured_teacher(state_dict: Dict[str, Tensor], prefix: str, teacher: nn.Module,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 import torch
 from mmengine.logging import print_log
@@ -11,11 +11,15 @@ from mmengine.runner import load_checkpoint
 from torch import Tensor
 
 from rlpkd.registry import MODELS
+from rlpkd.utils.checkpoint_io import checkpoint_keys
 
 from ..pyramid_pair import PyramidPair
 from ..selectors import LevelSelector, SelectionContext
 from ..utils import build_mm_model
 from .checkpoint_keys import adapt_checkpoint
+
+#: ``teacher_ckpt``'s default: leaving the key out is an error, ``None`` is a choice
+MISSING: Any = object()
 
 DEFAULT_PYRAMID = dict(names=('P2', 'P3', 'P4', 'P5'),
                        student=dict(module='neck', indices=(0, 1, 2, 3)),
@@ -42,8 +46,10 @@ class PyramidDistiller(BaseModel):
         student: the student model: a model dict, or ``dict(cfg_path=..., override=...)``
             naming a config file (``'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'``).
         teacher: the teacher model, same forms as ``student``.
-        teacher_ckpt: local path or URL of the teacher's weights (loaded on CPU).
-            ``None`` keeps a randomly initialised teacher (tests only; warns).
+        teacher_ckpt: local path or URL of the teacher's weights (loaded on CPU,
+            without running code: :mod:`rlpkd.utils.checkpoint_io`). Required:
+            leaving it out raises ``KeyError``; an explicit ``None`` keeps a randomly
+            initialised teacher (tests and toy runs; warns).
         pyramid: level ``names`` plus one tap per model (see :class:`PyramidTap`), and
             ``allow_resize`` (default ``False``: paired levels of different sizes are an
             error; ``True`` resizes the student level to the teacher's).
@@ -67,7 +73,7 @@ class PyramidDistiller(BaseModel):
     def __init__(self,
                  student: dict,
                  teacher: dict,
-                 teacher_ckpt: Optional[str] = None,
+                 teacher_ckpt: Optional[str] = MISSING,
                  pyramid: dict = DEFAULT_PYRAMID,
                  level_loss: dict = dict(type='FeatureMSELoss'),
                  selector: dict = dict(type='UniformSelector'),
@@ -107,6 +113,10 @@ class PyramidDistiller(BaseModel):
 
     # ------------------------------------------------------------------ build
     def _load_teacher(self, ckpt: Optional[str]) -> None:
+        if ckpt is MISSING:
+            raise KeyError('`model.teacher_ckpt` is missing: name the teacher\'s checkpoint '
+                           '(local path or URL); `teacher_ckpt=None` distils from a '
+                           'randomly initialised teacher (tests and toy runs only)')
         if ckpt is None:
             print_log('model.teacher_ckpt is None: the teacher keeps its initial weights',
                       logger='current', level=30)
@@ -114,8 +124,9 @@ class PyramidDistiller(BaseModel):
         if '://' not in ckpt and not osp.isfile(ckpt):
             raise FileNotFoundError(f'`model.teacher_ckpt`: no such file: {ckpt}')
         try:
-            load_checkpoint(self.teacher, ckpt, map_location='cpu', strict=True,
-                            logger='current')
+            with checkpoint_keys({ckpt: 'model.teacher_ckpt'}):
+                load_checkpoint(self.teacher, ckpt, map_location='cpu', strict=True,
+                                logger='current')
         except RuntimeError as err:
             raise RuntimeError(f'`model.teacher_ckpt` {ckpt} does not match '
                                f'`model.teacher`: {err}') from err

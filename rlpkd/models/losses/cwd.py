@@ -25,6 +25,8 @@ class ChannelWiseKLLoss(PerSampleFeatureLoss):
     """
 
     flops_per_element = 12.0  # 2 x log-softmax (div, exp, sum, sub) + exp, sub, mul, sum
+    #: a softmax over one position is the constant 1: both distributions agree
+    min_positions = 2
 
     def __init__(self, tau: float = 1.0, loss_weight: float = 1.0) -> None:
         super().__init__(loss_weight)

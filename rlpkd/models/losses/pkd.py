@@ -26,6 +26,8 @@ class PKDLoss(PerSampleFeatureLoss):
     """
 
     flops_per_element = 13.0  # 2 x standardise (mean, sub, square, sum, div) + sub, square, sum
+    #: the Pearson correlation over one position is 0/0: standardised features are all 0
+    min_positions = 2
 
     def __init__(self, loss_weight: float = 1.0, eps: float = 1e-6) -> None:
         super().__init__(loss_weight)

@@ -72,3 +72,22 @@ def test_shape_mismatch_is_an_error():
     s, t = feats()
     with pytest.raises(ValueError, match='differ in shape'):
         PKDLoss()(s, t[:, :2])
+
+
+@pytest.mark.parametrize('loss', [FeatureMSELoss(), PKDLoss(), ChannelWiseKLLoss()],
+                         ids=lambda loss: type(loss).__name__)
+def test_min_positions_is_where_the_loss_starts_to_teach(loss):
+    """Below ``min_positions`` the loss and its gradient are identically zero (the check
+    refuses such levels); at ``min_positions`` the student gets a gradient."""
+    for positions in (loss.min_positions - 1, loss.min_positions):
+        if positions < 1:
+            continue
+        s, t = feats(size=(1, positions))
+        s.requires_grad_(True)
+        value = loss.per_sample(s, t).sum()  # unchecked: the bare formula
+        value.backward()
+        teaches = bool(s.grad.abs().max() > 0)
+        assert teaches == (positions >= loss.min_positions), positions
+    if loss.min_positions > 1:
+        with pytest.raises(ValueError, match=r'model.level_loss.*identically zero'):
+            loss(*feats(size=(1, 1)))
