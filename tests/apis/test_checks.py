@@ -30,12 +30,14 @@ def write_coco(root: Path, split: str, images=1, annotations=1) -> None:
     (root / 'annotations' / f'instances_{split}.json').write_text(json.dumps(content))
 
 
+@pytest.mark.bad_input
 def test_missing_file(tmp_path):
     with pytest.raises(FileNotFoundError, match=r'train_dataloader.dataset.ann_file.*'
                                                 r'instances_train.json'):
         check_annotation_files(coco_cfg(tmp_path))
 
 
+@pytest.mark.bad_input
 def test_empty_images_and_annotations(tmp_path):
     write_coco(tmp_path, 'train', images=0, annotations=0)
     write_coco(tmp_path, 'val')
@@ -55,6 +57,7 @@ def test_zero_byte_file(tmp_path):
         check_annotation_files(coco_cfg(tmp_path))
 
 
+@pytest.mark.bad_input
 def test_train_tool_fails_before_building(tmp_path):
     write_coco(tmp_path, 'train', images=0, annotations=0)
     proc = subprocess.run(

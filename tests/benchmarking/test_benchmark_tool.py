@@ -92,6 +92,7 @@ def test_full_prints_commands_without_running(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.bad_input
 def test_unknown_method_is_named(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'benchmark.py'), 'cls',
                            '--only', 'nope', '--work-dir', str(tmp_path)],
@@ -99,6 +100,7 @@ def test_unknown_method_is_named(tmp_path):
     assert proc.returncode != 0 and "--only: unknown ['nope']" in proc.stderr
 
 
+@pytest.mark.bad_input
 def test_missing_teacher_is_named_before_any_run(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / 'tools' / 'benchmark.py'), 'cls',
                            '--only', 'uniform', '--data', str(tmp_path),

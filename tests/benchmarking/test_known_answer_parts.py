@@ -71,6 +71,7 @@ def test_noise_keeps_the_levels_statistics_and_is_fixed_per_image(setup):
     torch.testing.assert_close(first[2], clean[2])
 
 
+@pytest.mark.bad_input
 def test_an_unknown_corruption_names_the_key(setup):
     with pytest.raises(ValueError, match=r'model\.corruption'):
         build_distiller(type='KnownAnswerDistiller', ann_files=[setup[2]], corruption='blur')

@@ -70,6 +70,7 @@ def test_deterministic_and_prefix_stable(toy_root: Path, tmp_path: Path) -> None
     assert len(list((tmp_path / 'annotations' / 'training').iterdir())) == 2
 
 
+@pytest.mark.bad_input
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='img_size'):
         generate_toy_ade(tmp_path, img_size=8)

@@ -67,6 +67,7 @@ def test_deterministic_and_prefix_stable(toy_root: Path, tmp_path: Path) -> None
     assert len((tmp_path / 'meta' / 'train.txt').read_text().splitlines()) == 4
 
 
+@pytest.mark.bad_input
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match='num_train'):
         generate_toy_folder(tmp_path, num_train=0)

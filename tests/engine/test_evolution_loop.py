@@ -65,6 +65,7 @@ def test_ea_search_writes_population_history_and_cost(ea_run):
     assert weights.tolist() == [choices[n][g] for n, g in zip(choices, genome)]
 
 
+@pytest.mark.fault
 def test_ea_killed_mid_candidate_resumes_as_uninterrupted(ea_run, nas_data, tmp_path):
     """kill -9 after the epoch-2 checkpoint (mid-candidate), then ``--resume``: the
     weights, the evolution state (population, history, proposal) and the result are
@@ -145,6 +146,7 @@ def test_training_state_restores_model_optimiser_and_schedulers():
     assert torch.equal(steps(runner, 3), first)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize('option,message', [
     ({'train_cfg.phases.1.update_interval': 2}, 'update_interval=2'),
     ({'train_cfg.proxy_iters': 4}, 'not a multiple of train_cfg.proxy_iters=4'),

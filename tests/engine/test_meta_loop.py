@@ -103,6 +103,7 @@ def test_policy_file_starts_a_task(meta_run):
     assert torch.equal(seg.selector.learnable().level_costs, fresh.level_costs)
 
 
+@pytest.mark.fault
 def test_killed_run_resumes_as_uninterrupted(meta_run):
     """kill -9 after the first meta-iteration's checkpoint, then ``--resume``: the
     meta-policy, every task's distiller and data stream, and the policy file are those
@@ -138,6 +139,7 @@ def built_loop(meta_run, *options: str):
     return runner.build_train_loop(cfg.train_cfg)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize('option,error,message', [
     ('train_cfg.meta_iters=0', ValueError, r'train_cfg.meta_iters=0; it must be >= 1'),
     ('train_cfg.maml.outer_lr=0.1', ValueError, r'optim_wrapper.optimizer.lr'),

@@ -67,6 +67,7 @@ def test_metric_reads_a_split_mapping_by_path(tmp_path):
     assert [r['group'] for r in metric.results] == ['small', 'large']
 
 
+@pytest.mark.bad_input
 def test_bad_group_file_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match='group_file'):
         LevelSelectionMetric(group_file=str(tmp_path / 'missing.json'))

@@ -76,6 +76,7 @@ def test_cost_target_prices_rewards_and_resumes(recorded):
         other.load_state_dict(PPOLearner(distiller.selector, num_minibatches=2).state_dict())
 
 
+@pytest.mark.bad_input
 def test_rejects_other_experience_and_too_small_updates(recorded):
     distiller, _ = recorded
     learner = PPOLearner(distiller.selector, num_minibatches=4)

@@ -10,6 +10,8 @@ from rlpkd.registry import MODELS
 from rlpkd.testing import TOY_DISTILLER, build_distiller, build_from_config, cls_batch
 from rlpkd.utils.checkpoint_io import checkpoint_keys
 
+pytestmark = pytest.mark.bad_input
+
 CLS_KD = 'rlpkd::resnet/kd-uniform_resnet18w32-resnet18w16_toy-folder.py'
 
 

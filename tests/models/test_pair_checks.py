@@ -10,6 +10,7 @@ CAFFE = dict(type='DetDataPreprocessor', mean=[103.53, 116.28, 123.675], std=[1.
              bgr_to_rgb=False, pad_size_divisor=32)
 
 
+@pytest.mark.bad_input
 def test_levels_of_different_strides_fail_naming_the_key():
     shifted = dict(names=('P2', 'P3', 'P4', 'P5'),
                    student=dict(module='neck', indices=(0, 1, 2, 3)),
@@ -22,6 +23,7 @@ def test_levels_of_different_strides_fail_naming_the_key():
     assert torch.isfinite(losses['loss_distill'])
 
 
+@pytest.mark.bad_input
 def test_unknown_pyramid_key():
     with pytest.raises(KeyError, match=r'model\.pyramid.*allow_resise'):
         build_distiller(pyramid=dict(names=('P2',), student=dict(module='neck', indices=(0,)),

@@ -36,6 +36,7 @@ def test_masks_per_mode_and_cost_of_the_distilled_levels():
     assert result['cost'] == pytest.approx(0.3)
 
 
+@pytest.mark.bad_input
 def test_bad_choices_fail_naming_the_key():
     with pytest.raises(ValueError, match='model.selector.choices'):
         EvolutionSelector.for_levels(NAMES, COSTS, choices=[(0, 1)] * 3)

@@ -16,6 +16,7 @@ def test_dual_ascent_by_hand():
     assert constraint.update(torch.tensor([0.0, 0.0])) == 0.0
 
 
+@pytest.mark.bad_input
 def test_state_round_trip_and_bad_settings():
     constraint = CostConstraint(target=0.4)
     constraint.update(torch.tensor([1.0]))

@@ -42,6 +42,7 @@ def test_fill_and_as_rollout():
     torch.testing.assert_close(buf.as_rollout(last)['last_values'], last)
 
 
+@pytest.mark.bad_input
 def test_errors_and_reset():
     buf = RolloutBuffer(T, B, S, L)
     with pytest.raises(RuntimeError):

@@ -116,6 +116,7 @@ def test_pooled_gap_takes_half_precision_features(env, images):
     torch.testing.assert_close(half, reference, rtol=0.02, atol=1e-5)
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize('setting', [dict(lookahead_chunk=0), dict(lookahead_max_drop=0.0)])
 def test_bad_lookahead_settings_named(env, setting):
     with pytest.raises(ValueError, match=rf'model\.selector\.{next(iter(setting))}'):
@@ -154,6 +155,7 @@ def test_steps_after_done_are_new_episodes_on_the_same_samples(env, images):
     torch.testing.assert_close(reward, reward2)
 
 
+@pytest.mark.bad_input
 def test_step_names_a_select_action_tuple(env, images):
     env.reset(images)
     with pytest.raises(TypeError, match='pass its first element'):

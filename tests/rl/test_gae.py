@@ -62,6 +62,7 @@ def test_gae_lambda_one_no_dones_is_discounted_return():
     torch.testing.assert_close(ret[:, 0], torch.tensor([3.0, 4.0, 6.0]))
 
 
+@pytest.mark.bad_input
 def test_gae_rejects_bad_shapes():
     with pytest.raises(ValueError):
         compute_gae(torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3, 2), torch.zeros(3),

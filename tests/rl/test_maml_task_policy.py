@@ -68,6 +68,7 @@ def test_external_outer_optimizer():
     assert trainer.state_dict()['optimizer']['param_groups'][0]['lr'] == 0.1
 
 
+@pytest.mark.bad_input
 def test_optimizer_of_other_parameters_rejected():
     meta = policy_with_costs(None)
     other = torch.optim.Adam(nn.Linear(2, 2).parameters())

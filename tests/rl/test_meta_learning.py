@@ -220,6 +220,7 @@ def test_rounds_to_fraction_counts_and_censors():
     assert never['final_fraction'] == pytest.approx(never['start_fraction'])
 
 
+@pytest.mark.bad_input
 def test_bad_arguments():
     with pytest.raises(ValueError, match='num_inner_steps'):
         MAMLTrainer(small_policy(), num_inner_steps=-1)

@@ -66,12 +66,14 @@ def test_checkpoint_formats_hold_the_same_policy(tmp_path):
         assert all(torch.equal(read[k], state[k]) for k in state)
 
 
+@pytest.mark.bad_input
 def test_missing_file_fails_at_build(tmp_path):
     with pytest.raises(FileNotFoundError,
                        match=r'`model.selector.policy_init`: no such file: .*absent.pth'):
         build(tmp_path / 'absent.pth')
 
 
+@pytest.mark.bad_input
 def test_policy_of_another_shape_fails_at_build(tmp_path):
     MAMLTrainer(trained_policy(hidden_dim=64)).save_policy(str(tmp_path / 'small.pth'))
     with pytest.raises(ValueError, match=r'`model.selector.policy_init`.*small.pth.*'
@@ -84,6 +86,7 @@ def test_policy_of_another_shape_fails_at_build(tmp_path):
         build(tmp_path / 'lstm.pth', use_lstm=False)
 
 
+@pytest.mark.bad_input
 def test_file_without_policy_fails(tmp_path):
     torch.save(dict(state_dict={'student.backbone.w': torch.zeros(1)}), tmp_path / 'kd.pth')
     with pytest.raises(ValueError, match=r'`model.selector.policy_init`: .*kd.pth holds no '

@@ -208,6 +208,7 @@ def test_state_dict_round_trip_resumes_exactly():
     assert not same(params(fresh), params(uninterrupted))
 
 
+@pytest.mark.bad_input
 def test_rejects_rollout_smaller_than_minibatch_count():
     policy = make_policy(0)
     rollout = collect(policy, seed=0, num_steps=1, num_envs=2)

@@ -11,6 +11,8 @@ from rlpkd.datasets import generate_toy_coco
 from rlpkd.testing import load_tool, malicious_checkpoint
 from rlpkd.utils.checkpoint_io import UntrustedCheckpointError
 
+pytestmark = pytest.mark.bad_input
+
 ROOT = Path(__file__).resolve().parents[2]
 DET = ROOT / 'configs' / 'faster_rcnn'
 KD_CFG = DET / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'

@@ -18,6 +18,7 @@ from mmengine.runner import CheckpointLoader
 
 from rlpkd.testing import malicious_checkpoint
 from rlpkd.utils.checkpoint_io import (
+    AtomicLocalBackend,
     CheckpointReadError,
     UntrustedCheckpointError,
     checkpoint_keys,
@@ -37,6 +38,7 @@ def test_every_scheme_is_safe(name):
     assert getattr(CheckpointLoader._get_checkpoint_loader(name), 'rlpkd_safe', False)
 
 
+@pytest.mark.bad_input
 def test_malicious_pickle_fails_before_it_runs(tmp_path):
     marker = tmp_path / 'ran'
     path = malicious_checkpoint(tmp_path / 'evil.pth', marker)
@@ -49,6 +51,7 @@ def test_malicious_pickle_fails_before_it_runs(tmp_path):
         assert part in str(err.value)
 
 
+@pytest.mark.bad_input
 def test_getattr_is_only_a_history_buffer_statistic(tmp_path):
     torch.save({'x': ReachesGlobals()}, tmp_path / 'g.pth')
     with pytest.raises(UntrustedCheckpointError, match='builtins.getattr'):
@@ -86,6 +89,7 @@ def test_message_hub_and_numpy_state_load(tmp_path):
     assert np.array_equal(loaded['numpy_rng'][1], saved['numpy_rng'][1])
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize('cut', [0, 0.5])
 def test_empty_or_truncated_checkpoint_names_the_file(tmp_path, cut):
     full = tmp_path / 'full.pth'
@@ -99,16 +103,19 @@ def test_empty_or_truncated_checkpoint_names_the_file(tmp_path, cut):
     assert f'`--resume` {broken}' in str(err.value)
 
 
+@pytest.mark.bad_input
 def test_missing_file_stays_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         CheckpointLoader.load_checkpoint(str(tmp_path / 'none.pth'), 'cpu')
 
 
+@pytest.mark.fault
 def test_local_writes_replace_the_target_only_when_complete(tmp_path, monkeypatch):
     """A failed write (disk full, here injected at fsync) leaves the previous file and no
     temporary file; the error names the target."""
     target = tmp_path / 'epoch_1.pth'
-    backend = get_file_backend(str(target))
+    backend = get_file_backend(str(target))  # what the runner's checkpoint saving gets
+    assert isinstance(backend, AtomicLocalBackend)
     backend.put(b'previous', target)
     backend.put_text('last', tmp_path / 'last_checkpoint')
 

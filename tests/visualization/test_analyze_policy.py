@@ -118,6 +118,7 @@ def test_pareto_plot_has_one_point_per_lambda(tmp_path):
     assert plot.front == pareto_front(plot.points)
 
 
+@pytest.mark.bad_input
 def test_errors_name_the_argument(tmp_path):
     ckpt = str(Path(__file__))  # any existing file: every check fails before loading it
     sys.path.insert(0, str(ROOT / 'tools'))

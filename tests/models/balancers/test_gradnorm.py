@@ -214,6 +214,7 @@ def test_resume_restores_state_exactly():
     assert torch.equal(fresh.balancer.initial_losses, state['balancer.initial_losses'])
 
 
+@pytest.mark.bad_input
 def test_bad_shared_param_name():
     with pytest.raises(KeyError, match=r'model.balancer.shared_param.*student.backbone.nope'):
         build_distiller(balancer=dict(GRADNORM, shared_param='student.backbone.nope'))

@@ -68,12 +68,14 @@ def test_cwd_matches_reference(tau):
                                atol=1e-6, rtol=0)
 
 
+@pytest.mark.bad_input
 def test_shape_mismatch_is_an_error():
     s, t = feats()
     with pytest.raises(ValueError, match='differ in shape'):
         PKDLoss()(s, t[:, :2])
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize('loss', [FeatureMSELoss(), PKDLoss(), ChannelWiseKLLoss()],
                          ids=lambda loss: type(loss).__name__)
 def test_min_positions_is_where_the_loss_starts_to_teach(loss):

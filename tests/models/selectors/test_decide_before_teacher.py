@@ -61,6 +61,7 @@ def test_predictions_need_no_teacher():
     assert sizes == [] and all(r.level_selection == [1, 1, 1, 1] for r in results)
 
 
+@pytest.mark.bad_input
 def test_bad_state_gap_names_the_key():
     with pytest.raises(ValueError, match=r'model\.selector\.state_gap'):
         build_from_config(CONFIG, selector=dict(state_gap='previous'))

@@ -35,6 +35,7 @@ def test_a_search_that_kept_no_level_retrains_without_distillation(tmp_path):
         FixedSelector(levels=[])
 
 
+@pytest.mark.bad_input
 @pytest.mark.parametrize('content,error,message', [
     (None, FileNotFoundError, 'no such file'),
     ('{"levels": ', ValueError, 'not a JSON file'),
@@ -49,6 +50,7 @@ def test_a_bad_result_file_fails_naming_the_key(tmp_path, content, error, messag
     assert 'model.selector.levels_from' in str(info.value) and path in str(info.value)
 
 
+@pytest.mark.bad_input
 def test_unknown_level_names_fail_at_build_naming_the_key(tmp_path):
     path = write(tmp_path, dict(levels=['P3', 'P7']))
     with pytest.raises(KeyError, match=r'model\.selector\.levels_from.*P7'):

@@ -68,6 +68,7 @@ def test_requested_samples_limit_the_experience():
     assert distiller.selector.collect_experience() is None
 
 
+@pytest.mark.bad_input
 def test_bad_mode_and_request_rejected():
     distiller = build_from_config(CASES[0][0])
     with pytest.raises(ValueError, match="no mode 'random'"):
