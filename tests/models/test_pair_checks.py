@@ -18,7 +18,8 @@ def test_levels_of_different_strides_fail_naming_the_key():
     with pytest.raises(ValueError, match=r'model\.pyramid.*level P2 is \(16, 16\).*\(8, 8\)'
                                          r'.*allow_resize'):
         build_distiller(pyramid=shifted)
-    distiller = build_distiller(pyramid=dict(shifted, allow_resize=True))  # on purpose
+    # on purpose; a 128x128 probe, so that P6 (stride 64) is no 1x1 level, where PKD is 0
+    distiller = build_distiller(pyramid=dict(shifted, allow_resize=True), probe_size=(128, 128))
     losses = distiller(**det_batch(distiller), mode='loss')
     assert torch.isfinite(losses['loss_distill'])
 
