@@ -39,7 +39,8 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 from known_answer_parts import KNOWN_ANSWER, group_of  # noqa: E402
 from reward_signal import build  # noqa: E402
 
-from rlpkd.rl import PolicyNetwork, PPOTrainer, RolloutBuffer  # noqa: E402
+from rlpkd.compat import RolloutBuffer  # noqa: E402
+from rlpkd.rl import PolicyNetwork, PPOTrainer  # noqa: E402
 from rlpkd.rl.environment import ParallelDistillationEnv  # noqa: E402
 from rlpkd.rl.state import StateLayout  # noqa: E402
 

@@ -1,7 +1,7 @@
 """MAML fast adaptation on the synthetic task family (toy, CPU).
 
 Meta-trains a :class:`rlpkd.rl.policy.PolicyNetwork` with :class:`MAMLTrainer` (second
-and first order) on tasks of :class:`rlpkd.rl.task_family.ContextualTaskFamily`, then
+and first order) on tasks of :class:`rlpkd.benchmarking.task_family.ContextualTaskFamily`, then
 adapts it to *unseen* tasks and counts the adaptation rounds until the deterministic
 policy's mean reward reaches 90 % of the oracle's. The same architecture from its
 untrained initialisation (the meta-training's starting point) is the from-scratch
@@ -28,16 +28,16 @@ from pathlib import Path
 
 import torch
 
-from rlpkd.rl.meta_learning import MAMLTrainer
-from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.ppo import PPOTrainer
-from rlpkd.rl.task_family import (
+from rlpkd.benchmarking.task_family import (
     UNSEEN_TASKS,
     ContextualTaskFamily,
     inner_loop_update,
     meta_train,
     rounds_to_fraction,
 )
+from rlpkd.rl.meta_learning import MAMLTrainer
+from rlpkd.rl.policy import PolicyNetwork
+from rlpkd.rl.ppo import PPOTrainer
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 STARTS = ('maml', 'fomaml', 'scratch')
@@ -224,7 +224,7 @@ def markdown(result: dict) -> str:
     args, summary = result['args'], result['summary']
     lines = [
         'MAML fast adaptation on the synthetic contextual task family '
-        '(`rlpkd/rl/task_family.py`): toy problem, CPU, 1 thread. Command: '
+        '(`rlpkd/benchmarking/task_family.py`): toy problem, CPU, 1 thread. Command: '
         f"`{result['command']}` (arguments: {json.dumps(args)}). "
         f"Total {result['seconds']} s.", '',
         f"{args['unseen_tasks']} unseen tasks x {len(args['seeds'])} seeds; a round = "

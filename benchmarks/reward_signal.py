@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT / 'benchmarks'))
 import known_answer_parts  # noqa: E402,F401  (registers KnownAnswerDistiller)
 from known_answer_parts import KNOWN_ANSWER, group_of  # noqa: E402
 
+from rlpkd.pyramid.functional import TaskInputs  # noqa: E402
 from rlpkd.registry import MODELS  # noqa: E402
 from rlpkd.rl.environment import ParallelDistillationEnv  # noqa: E402
-from rlpkd.rl.reward import TaskInputs  # noqa: E402
 
 CANDIDATES = {'all levels': (1, 1, 1, 1), 'drop P2': (0, 1, 1, 1), 'drop P5': (1, 1, 1, 0),
               'drop P2 and P5': (0, 1, 1, 0)}

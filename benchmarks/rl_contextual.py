@@ -1,7 +1,7 @@
 """PPO level selection on a synthetic problem with a known optimum.
 
 Trains the sequential (LSTM) and the independent policy with PPO on
-:class:`rlpkd.rl.contextual.ContextualSelectionEnv`, unconstrained and with per-sample
+:class:`rlpkd.benchmarking.contextual.ContextualSelectionEnv`, unconstrained and with per-sample
 budgets, and reports against exact references: the oracle (best subset per sample),
 the best fixed subset (the most a per-dataset search such as NAS can find) and a random
 policy. Writes ``benchmarks/results/rl_contextual.{json,md}``.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from rlpkd.rl.contextual import ContextualSelectionEnv, train_ppo
+from rlpkd.benchmarking.contextual import ContextualSelectionEnv, train_ppo
 
 RESULTS = Path(__file__).resolve().parent / 'results'
 

@@ -57,7 +57,7 @@ class ArchitectureLearner(Learner):
             the loop).
         lr, betas, weight_decay: Adam's (DARTS: 3e-4, (0.5, 0.999), 1e-3).
         cost_weight: λ of the cost regulariser ``λ · Σ_l p(use)_l · cost_l`` (cost
-            fractions of :class:`~rlpkd.rl.cost_model.LevelCostModel`).
+            fractions of :class:`~rlpkd.pyramid.cost_model.LevelCostModel`).
 
     Logged (``train/nas/...``): ``val_loss``, ``expected_cost``, ``hypergradient_norm``,
     ``p_use_<level>`` (after the step), ``weight_<level>`` (mean level weight of the

@@ -4,11 +4,10 @@ from .balancers import GradNormBalancer
 from .connectors import ConvNormConnector
 from .distillers import PyramidDistiller
 from .losses import ChannelWiseKLLoss, FeatureMSELoss, PerSampleFeatureLoss, PKDLoss
-from .pyramid_pair import PyramidPair, PyramidProbe
+from .meta_policy import MetaPolicy
 from .selectors import FixedSelector, LearnedSelector, LevelSelector, UniformSelector
-from .taps import PyramidTap
 
 __all__ = ['ConvNormConnector', 'PyramidDistiller', 'ChannelWiseKLLoss', 'FeatureMSELoss',
-           'PerSampleFeatureLoss', 'PKDLoss', 'PyramidPair', 'PyramidProbe', 'FixedSelector',
+           'PerSampleFeatureLoss', 'PKDLoss', 'FixedSelector',
            'LearnedSelector', 'LevelSelector',
-           'UniformSelector', 'PyramidTap', 'GradNormBalancer']
+           'UniformSelector', 'GradNormBalancer', 'MetaPolicy']

@@ -24,15 +24,10 @@ from .architecture import (
 )
 from .evolution import Individual, Proposal, RegularizedEvolution, genome_cost, genome_weights
 from .split import HeldOutSplitSampler, split_indices
-from .unrolled import (
-    PyramidFunctional,
-    finite_difference_hypergradient,
-    unrolled_hypergradient,
-    virtual_step,
-)
+from .unrolled import finite_difference_hypergradient, unrolled_hypergradient
 
 __all__ = ['HeldOutSplitSampler', 'split_indices', 'LevelArchitecture', 'derive_subset',
            'gumbel_noise', 'linear_temperature', 'straight_through_sample',
-           'use_probability', 'PyramidFunctional', 'finite_difference_hypergradient',
-           'unrolled_hypergradient', 'virtual_step', 'Individual', 'Proposal',
+           'use_probability', 'finite_difference_hypergradient',
+           'unrolled_hypergradient', 'Individual', 'Proposal',
            'RegularizedEvolution', 'genome_cost', 'genome_weights']

@@ -33,7 +33,7 @@ Unlike MMRazor's second-order DARTS (whose virtual weights are never updated), `
 really is the stepped point: ``v`` is evaluated there.
 
 The pyramid module as a function of its parameters (:class:`PyramidFunctional`) and
-the virtual step are :mod:`rlpkd.models.pyramid_functional`, shared with the RL reward's
+the virtual step are :mod:`rlpkd.pyramid.functional`, shared with the RL reward's
 lookahead (:mod:`rlpkd.rl.reward`).
 """
 from __future__ import annotations
@@ -44,12 +44,7 @@ import torch
 from torch import Tensor
 from torch.func import grad, jvp
 
-from rlpkd.models.pyramid_functional import (  # noqa: F401  (re-exported)
-    Params,
-    PyramidFunctional,
-    autograd_grads,
-    virtual_step,
-)
+from rlpkd.pyramid.functional import Params, autograd_grads, virtual_step
 
 ArchLoss = Callable[[Params, Tensor], Tensor]
 ValLoss = Callable[[Params], Tensor]

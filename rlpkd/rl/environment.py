@@ -10,7 +10,7 @@ reward once. Training uses it through :class:`rlpkd.models.selectors.RLSelector`
 (:meth:`~ParallelDistillationEnv.observe` during the student's own forward pass,
 :meth:`~ParallelDistillationEnv.states`, :meth:`~ParallelDistillationEnv.score`);
 ``reset`` / ``step`` (the prototype's API) run the same methods on a batch of images,
-and :class:`DistillationEnvironment` on one image.
+and :class:`rlpkd.compat.DistillationEnvironment` on one image.
 """
 from __future__ import annotations
 
@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
-from rlpkd.models.taps import catch
+from rlpkd.pyramid.cost_model import LevelCostModel
+from rlpkd.pyramid.functional import TaskInputs
+from rlpkd.pyramid.taps import catch
 from rlpkd.utils import eval_mode
 
-from .cost_model import LevelCostModel
-from .reward import LookaheadReward, TaskInputs, tree_detach, tree_slice
+from .reward import LookaheadReward, tree_detach, tree_slice
 from .state import StateBuilder, StateLayout
 
 if TYPE_CHECKING:
-    from rlpkd.models.pyramid_pair import PyramidPair
+    from rlpkd.pyramid.pair import PyramidPair
 
 
 @dataclass
@@ -63,7 +64,7 @@ def as_pair(source, student: Optional[nn.Module] = None,
     """The :class:`rlpkd.models.PyramidPair` an environment runs on: ``source`` itself,
     the pair of a ``PyramidDistiller``, or, with ``student``, a pair of the built models
     ``(teacher=source, student)`` (:meth:`PyramidPair.from_models` with ``pair_kwargs``)."""
-    from rlpkd.models.pyramid_pair import PyramidPair
+    from rlpkd.pyramid.pair import PyramidPair
     if student is not None:
         return PyramidPair.from_models(source, student, **(pair_kwargs or {}))
     if pair_kwargs:
@@ -238,30 +239,3 @@ class ParallelDistillationEnv(nn.Module):
 
     def selected_layers(self, action: Tensor) -> List[List[str]]:
         return [[n for n, a in zip(self.level_names, row) if a > 0] for row in action.tolist()]
-
-
-class DistillationEnvironment:
-    """The same MDP one sample at a time: the prototype's ``reset`` / ``step`` API.
-
-    ``reset(sample [3, H, W]) -> state [S]``; ``step(action [L]) -> (state, reward: float,
-    done: bool, info)`` with ``info['selected_layers']`` such as ``['P2', 'P4', 'P5']`` and
-    float ``distill_loss``, ``used_cost``, ``saved_cost``, ``improvement``.
-    Arguments as :class:`ParallelDistillationEnv`, whose methods it runs.
-    """
-
-    def __init__(self, teacher, student: Optional[nn.Module] = None,
-                 lambda_tradeoff: float = 0.5, **kwargs) -> None:
-        self.env = ParallelDistillationEnv(teacher, student, num_envs=1,
-                                           lambda_tradeoff=lambda_tradeoff, **kwargs)
-
-    @property
-    def state_dim(self) -> int:
-        return self.env.state_dim
-
-    def reset(self, sample: Tensor) -> Tensor:
-        return self.env.reset(sample.unsqueeze(0) if sample.dim() == 3 else sample)[0]
-
-    def step(self, action: Tensor) -> Tuple[Tensor, float, bool, dict]:
-        state, reward, done, info = self.env.step(as_action(action).reshape(1, -1))
-        info = {k: (v[0] if isinstance(v, list) else float(v[0])) for k, v in info.items()}
-        return state[0], float(reward[0]), bool(done[0]), info

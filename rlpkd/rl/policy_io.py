@@ -8,7 +8,7 @@ a task's policy from any of
   ``work_dir/meta_policy.pth``, :class:`rlpkd.engine.loops.MetaTrainLoop`);
 - an mmengine checkpoint (``{'state_dict': ...}``) of an RL-PyramidKD run (the policy's
   tensors under ``selector.policy.``) or of a meta-training run (under ``policy.``, the
-  :class:`rlpkd.engine.loops.MetaPolicy` model).
+  :class:`rlpkd.models.MetaPolicy` model).
 
 Only parameters travel: a policy's ``level_costs`` are a non-persistent buffer
 (:class:`rlpkd.rl.policy.PolicyNetwork`), so the receiving task keeps its own costs. A

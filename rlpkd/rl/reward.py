@@ -65,18 +65,11 @@ import torch
 from torch import Tensor
 from torch.func import vjp, vmap
 
-from rlpkd.models.pyramid_functional import (  # noqa: F401  (TaskInputs, total_loss: API)
-    PyramidFunctional,
-    TaskInputs,
-    autograd_grads,
-    total_loss,
-    virtual_step,
-)
-
-from .cost_model import LevelCostModel
+from rlpkd.pyramid.cost_model import LevelCostModel
+from rlpkd.pyramid.functional import PyramidFunctional, TaskInputs, autograd_grads, virtual_step
 
 if TYPE_CHECKING:
-    from rlpkd.models.pyramid_pair import PyramidPair
+    from rlpkd.pyramid.pair import PyramidPair
 
 SIGNALS = ('gap', 'task', 'alignment', 'batch_alignment')
 #: the signals that re-run the student's task loss on the ground truth

@@ -4,8 +4,8 @@ import torch
 from mmengine.model import BaseDataPreprocessor
 from mmengine.runner import load_checkpoint
 
-from rlpkd.models.teacher_input import Normalisation
 from rlpkd.models.utils import build_mm_model
+from rlpkd.pyramid.teacher_input import Normalisation
 from rlpkd.registry import MODELS
 from rlpkd.testing import TOY_DISTILLER, build_distiller, build_from_config, cls_batch
 from rlpkd.utils.checkpoint_io import checkpoint_keys

@@ -6,12 +6,8 @@ L_val(w)      = ½‖C w − d‖²                          (independent of α)
 import pytest
 import torch
 
-from rlpkd.nas import (
-    finite_difference_hypergradient,
-    unrolled_hypergradient,
-    use_probability,
-    virtual_step,
-)
+from rlpkd.nas import finite_difference_hypergradient, unrolled_hypergradient, use_probability
+from rlpkd.pyramid.functional import virtual_step
 
 L, D = 4, 5
 

@@ -2,7 +2,8 @@
 import pytest
 import torch
 
-from rlpkd.rl.environment import DistillationEnvironment, ParallelDistillationEnv
+from rlpkd.compat import DistillationEnvironment
+from rlpkd.rl.environment import ParallelDistillationEnv
 from rlpkd.rl.reward import tree_detach
 from rlpkd.testing import build_distiller
 

@@ -7,10 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from rlpkd.rl.contextual import evaluate
-from rlpkd.rl.meta_learning import MAMLTrainer, adapted_query_loss, inner_adapt, ppo_rollout_loss
-from rlpkd.rl.policy import PolicyNetwork
-from rlpkd.rl.task_family import (
+from rlpkd.benchmarking.contextual import evaluate
+from rlpkd.benchmarking.task_family import (
     UNSEEN_TASKS,
     ContextualTaskFamily,
     collect,
@@ -18,6 +16,8 @@ from rlpkd.rl.task_family import (
     meta_train,
     rounds_to_fraction,
 )
+from rlpkd.rl.meta_learning import MAMLTrainer, adapted_query_loss, inner_adapt, ppo_rollout_loss
+from rlpkd.rl.policy import PolicyNetwork
 
 # f(x) = w x, squared loss, w0 = 0, support (x=1, y=1), query (x=1, y=2), α = 0.1.
 # L(w) = (w x − y)², dL/dw = 2 (w x − y) x; one inner step: w' = 0 − 0.1 · 2(0 − 1) = 0.2,

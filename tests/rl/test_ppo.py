@@ -11,7 +11,7 @@ import torch.multiprocessing as mp
 from torch import Tensor, nn
 from torch.distributions import Bernoulli
 
-from rlpkd.rl.buffer import RolloutBuffer
+from rlpkd.compat import RolloutBuffer
 from rlpkd.rl.ppo import PPOTrainer, approx_kl, clip_fraction, ppo_policy_loss, value_loss
 
 S, L = 4, 3

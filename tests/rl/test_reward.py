@@ -83,8 +83,8 @@ def test_task_signal_is_the_drop_of_the_images_task_loss():
     a copy of the student with the stepped neck, its task loss (eval mode, seed 0)."""
     import copy
 
+    from rlpkd.pyramid.functional import total_loss
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.reward import total_loss
     from rlpkd.testing import build_distiller, det_batch
     from rlpkd.utils import eval_mode
 
@@ -127,8 +127,8 @@ def test_task_signal_is_the_drop_of_the_images_task_loss():
 def test_alignment_signal_is_the_task_gradient_dot_the_distillation_gradient():
     """Plain autograd on the neck: ∇T · ∇(Σ_sel level losses) for the full and a
     selected mask, T the image's task loss (eval mode, seed 0)."""
+    from rlpkd.pyramid.functional import total_loss
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.reward import total_loss
     from rlpkd.testing import build_distiller, det_batch
     from rlpkd.utils import eval_mode
 
@@ -160,8 +160,9 @@ def test_alignment_signal_is_the_task_gradient_dot_the_distillation_gradient():
 def test_batch_alignment_is_the_batch_task_gradient_dot_each_images_step():
     """Two images: image i's drops are ∇T_batch · ∇(Σ_sel level losses of image i), with
     T_batch the task loss of both images (eval mode, seed 0), the same for both."""
+    from rlpkd.pyramid.functional import total_loss
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.reward import total_loss, tree_slice
+    from rlpkd.rl.reward import tree_slice
     from rlpkd.testing import build_distiller, det_batch
     from rlpkd.utils import eval_mode
 
@@ -226,8 +227,8 @@ def test_task_signals_prefer_dropping_a_noise_level_the_gap_signal_does_not():
     """Known answer by construction: one image, the teacher's P5 replaced by noise.
     The task rewards score "drop P5" above "keep every level"; the gap reward (the
     prototype's) scores keeping the noise level higher, since it closes a larger gap."""
+    from rlpkd.pyramid.functional import TaskInputs
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.reward import TaskInputs
     from rlpkd.testing import build_distiller, det_batch
 
     torch.manual_seed(0)

@@ -5,6 +5,6 @@ from .search_loop import ArchitectureSearchLoop, HeldOutSearchLoop
 
 __all__ = ['Phase', 'PhaseTrainLoop', 'HeldOutSearchLoop', 'ArchitectureSearchLoop',
            'EvolutionSearchLoop', 'SearchClock']
-from .meta_loop import MetaPolicy, MetaTrainLoop  # noqa: E402
+from .meta_loop import MetaTrainLoop  # noqa: E402
 
-__all__ += ['MetaPolicy', 'MetaTrainLoop']
+__all__ += ['MetaTrainLoop']

@@ -16,8 +16,8 @@ teacher, student, RL selector, student optimiser and data. One meta-iteration, p
 then one outer step, ``MAMLTrainer.meta_update``, on the mean post-adaptation query loss
 of all tasks. The students keep training throughout (the environments move).
 
-The runner's model is :class:`MetaPolicy` (the meta-policy alone) and its optimiser is
-the outer optimiser (``optim_wrapper.optimizer``; a ``param_scheduler`` applies to it,
+The runner's model is :class:`rlpkd.models.MetaPolicy` (the meta-policy alone) and its
+optimiser is the outer optimiser (``optim_wrapper.optimizer``; a ``param_scheduler`` applies to it,
 gradient clipping does not). At the end the meta-policy is written to
 ``work_dir/<policy_file>`` (:mod:`rlpkd.rl.policy_io`), which
 ``model.selector.policy_init`` of any task's RL-PyramidKD config starts from.
@@ -42,7 +42,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import torch
 from mmengine import dist
 from mmengine.logging import print_log
-from mmengine.model import BaseModel, is_model_wrapper
+from mmengine.model import is_model_wrapper
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import DefaultScope
 from mmengine.runner import BaseLoop, Runner
@@ -50,41 +50,16 @@ from torch import Tensor, nn
 
 from rlpkd.apis.cli import read_config
 from rlpkd.learners import PolicyExperience
+from rlpkd.models.meta_policy import MetaPolicy
 from rlpkd.models.selectors import RLSelector
 from rlpkd.models.utils import config_file
 from rlpkd.registry import LOOPS, MODELS
 from rlpkd.rl.meta_learning import MAMLTrainer
-from rlpkd.rl.policy import PolicyNetwork
 from rlpkd.rl.policy_io import load_policy_state
-from rlpkd.rl.state import StateLayout
 from rlpkd.utils import check_identical_over_ranks, mean_over_ranks
 
 from ..hooks.rl_checkpoint_hook import RLCheckpointHook
 from .batch_stream import BatchStream
-
-
-@MODELS.register_module()
-class MetaPolicy(BaseModel):
-    """The model of a meta-training run: the meta-policy alone, ``self.policy``.
-
-    Args:
-        policy: :class:`~rlpkd.rl.policy.PolicyNetwork` arguments, as the tasks'
-            ``model.selector.policy`` (``hidden_dim`` and ``use_lstm`` must match theirs:
-            checked when the loop builds the tasks).
-        num_levels: ``L`` of the tasks' pyramids; the state is
-            :meth:`StateLayout.pyramid` ``(L)`` (1542 entries for 4 levels).
-    """
-
-    def __init__(self, policy: Optional[dict] = None, num_levels: int = 4,
-                 init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        layout = StateLayout.pyramid(num_levels)
-        self.policy = PolicyNetwork(state_dim=layout.dim, num_layers=num_levels,
-                                    layout=layout, **(policy or {}))
-
-    def forward(self, *args, **kwargs):
-        raise RuntimeError("MetaPolicy is trained by train_cfg.type='rlpkd.MetaTrainLoop' "
-                           'and has no forward; a task runs its own distiller')
 
 
 @dataclass

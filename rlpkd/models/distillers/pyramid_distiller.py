@@ -10,10 +10,10 @@ from mmengine.model import BaseModel
 from mmengine.runner import load_checkpoint
 from torch import Tensor
 
+from rlpkd.pyramid import PyramidPair
 from rlpkd.registry import MODELS
 from rlpkd.utils.checkpoint_io import checkpoint_keys
 
-from ..pyramid_pair import PyramidPair
 from ..selectors import LevelSelector, SelectionContext
 from ..utils import build_mm_model
 from .checkpoint_keys import adapt_checkpoint

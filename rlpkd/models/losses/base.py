@@ -15,7 +15,7 @@ class PerSampleFeatureLoss(nn.Module, metaclass=ABCMeta):
     """
 
     #: element-wise operations per feature element in the forward pass; the
-    #: cost model (``rlpkd.rl.cost_model``) uses it for the per-level FLOPs.
+    #: cost model (``rlpkd.pyramid.cost_model``) uses it for the per-level FLOPs.
     flops_per_element: float = 3.0  # subtract, square, sum
     #: the fewest spatial positions ``H·W`` at which the loss is not identically zero;
     #: losses that normalise over the positions (PKD, CWD) need 2.

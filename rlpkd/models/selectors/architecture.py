@@ -36,16 +36,12 @@ import torch
 from torch import Tensor, nn
 
 from rlpkd.learners.architecture import ArchitectureExperience
-from rlpkd.models.taps import catch
 from rlpkd.nas.architecture import LevelArchitecture, derive_subset
-from rlpkd.nas.unrolled import (
-    PyramidFunctional,
-    autograd_grads,
-    finite_difference_hypergradient,
-    unrolled_hypergradient,
-)
-from rlpkd.rl.cost_model import LevelCostModel
-from rlpkd.rl.reward import TaskInputs, tree_detach, tree_slice
+from rlpkd.nas.unrolled import finite_difference_hypergradient, unrolled_hypergradient
+from rlpkd.pyramid.cost_model import LevelCostModel
+from rlpkd.pyramid.functional import PyramidFunctional, TaskInputs, autograd_grads
+from rlpkd.pyramid.taps import catch
+from rlpkd.rl.reward import tree_detach, tree_slice
 
 from .base import LearnedSelector, Selection, SelectionContext
 
@@ -78,7 +74,7 @@ class ArchitectureSelector(LearnedSelector):
 
     Args:
         budget: cost budget of the derived subset (fraction of the all-level
-            distillation FLOPs, :class:`~rlpkd.rl.cost_model.LevelCostModel`).
+            distillation FLOPs, :class:`~rlpkd.pyramid.cost_model.LevelCostModel`).
         max_levels: at most this many levels in the derived subset (``None``: any).
         unrolled_lr: ξ of the virtual step; ``None``: the student's current learning
             rate, handed over by the search loop (DARTS sets ξ to the weights' lr).

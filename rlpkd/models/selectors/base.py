@@ -22,7 +22,7 @@ from torch import Tensor, nn
 from rlpkd.learners.experience import Experience
 
 if TYPE_CHECKING:
-    from ..pyramid_pair import PyramidPair
+    from rlpkd.pyramid import PyramidPair
 
 
 @dataclass

@@ -27,10 +27,10 @@ import torch
 from torch import Tensor, nn
 
 from rlpkd.learners.architecture import FitnessExperience
-from rlpkd.models.pyramid_functional import TaskInputs, fixed_seed_task_loss
 from rlpkd.nas.evolution import DEFAULT_CHOICES
+from rlpkd.pyramid.cost_model import LevelCostModel
+from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
 from rlpkd.registry import MODELS
-from rlpkd.rl.cost_model import LevelCostModel
 
 from .base import LearnedSelector, Selection, SelectionContext
 

@@ -8,11 +8,11 @@ import torch
 from torch import nn
 
 from rlpkd.learners.experience import PolicyExperience
+from rlpkd.pyramid.functional import TaskInputs
 from rlpkd.registry import MODELS
 from rlpkd.rl.environment import Observation, ParallelDistillationEnv
 from rlpkd.rl.policy import PolicyNetwork
 from rlpkd.rl.policy_io import load_policy
-from rlpkd.rl.reward import TaskInputs
 
 from .base import LearnedSelector, Selection, SelectionContext
 

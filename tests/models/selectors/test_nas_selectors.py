@@ -6,7 +6,7 @@ import torch
 
 from rlpkd.learners import ArchitectureLearner
 from rlpkd.models.selectors import GDASSelector
-from rlpkd.rl.reward import total_loss
+from rlpkd.pyramid.functional import total_loss
 from rlpkd.testing import build_distiller, det_batch
 from rlpkd.utils import eval_mode
 

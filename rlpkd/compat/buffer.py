@@ -3,7 +3,7 @@
 In rlpkd an environment is one sample of a training batch, a state is its per-sample
 feature summary ``[S]`` and an action is a binary mask over the ``L`` pyramid levels.
 This is the prototype's multi-step rollout storage, used with the standalone
-environments (e.g. :func:`rlpkd.rl.contextual.train_ppo`). Inside mmengine training
+environments (e.g. :func:`rlpkd.benchmarking.contextual.train_ppo`). Inside mmengine training
 the episodes are single-step and the PPO learner keeps its experience records itself
 (:class:`rlpkd.learners.PPOLearner`, checkpointed by ``RLCheckpointHook``). The buffer
 can still be saved mid-rollout (``state_dict`` holds the tensors and the write

@@ -24,9 +24,9 @@ from typing import Optional, Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .buffer import RolloutBuffer
-from .policy import PolicyNetwork
-from .ppo import PPOTrainer
+from rlpkd.compat.buffer import RolloutBuffer
+from rlpkd.rl.policy import PolicyNetwork
+from rlpkd.rl.ppo import PPOTrainer
 
 #: improvement shares per type for P2..P5: small objects, large, mixed, medium
 DEFAULT_USEFULNESS = ((0.8, 0.2, 0.0, 0.0),
@@ -50,7 +50,7 @@ class ContextualSelectionEnv:
         over_budget_penalty: reward penalty per unit of cost over budget.
         seed: seed of the feature embedding and of the sample stream.
         embedding: ``[K, feature_dim]`` mean features of the types, e.g. shared by a
-            family of tasks (:mod:`rlpkd.rl.task_family`); default drawn from ``seed``.
+            family of tasks (:mod:`rlpkd.benchmarking.task_family`); default drawn from ``seed``.
     """
 
     def __init__(self, usefulness: Sequence[Sequence[float]] = DEFAULT_USEFULNESS,

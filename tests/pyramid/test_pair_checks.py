@@ -3,7 +3,7 @@ normalisation, the models' input channels (issue: silent mismatches)."""
 import pytest
 import torch
 
-from rlpkd.models.teacher_input import Normalisation, TeacherInput
+from rlpkd.pyramid.teacher_input import Normalisation, TeacherInput
 from rlpkd.testing import TOY_STUDENT, TOY_TEACHER, build_distiller, det_batch
 
 CAFFE = dict(type='DetDataPreprocessor', mean=[103.53, 116.28, 123.675], std=[1.0, 1.0, 1.0],

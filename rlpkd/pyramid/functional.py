@@ -20,7 +20,7 @@ from torch.func import functional_call
 from rlpkd.utils import eval_mode, without_activation_checkpointing
 
 if TYPE_CHECKING:
-    from rlpkd.models.pyramid_pair import PyramidPair
+    from rlpkd.pyramid.pair import PyramidPair
 
 Params = Dict[str, Tensor]
 

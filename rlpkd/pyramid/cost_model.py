@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from rlpkd.utils import eval_mode
 
 if TYPE_CHECKING:
-    from rlpkd.models.pyramid_pair import PyramidPair
+    from rlpkd.pyramid.pair import PyramidPair
 
 
 def count_level_flops(connector: Optional[nn.Module], student_shape: Sequence[int],

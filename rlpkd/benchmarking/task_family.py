@@ -1,6 +1,6 @@
 """A family of synthetic level-selection tasks with task-dependent optima (for MAML).
 
-Every task is a :class:`rlpkd.rl.contextual.ContextualSelectionEnv`. The tasks share
+Every task is a :class:`rlpkd.benchmarking.contextual.ContextualSelectionEnv`. The tasks share
 the sample *types* and their features (the family's embedding: one state space, as the
 real state is task-agnostic), but each task draws its own
 
@@ -27,8 +27,9 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from rlpkd.rl.meta_learning import MAMLTrainer
+
 from .contextual import ContextualSelectionEnv, evaluate
-from .meta_learning import MAMLTrainer
 
 #: task ids at or above this are never drawn by :func:`meta_train` (held out: unseen)
 UNSEEN_TASKS = 1_000_000

@@ -27,7 +27,7 @@ def images():
 
 
 def test_policy_network_block():
-    from rlpkd.rl.policy import PolicyNetwork
+    from rlpkd.compat import PolicyNetwork
 
     policy = PolicyNetwork()
     state = torch.randn(8, 1542)  # batch=8
@@ -39,8 +39,7 @@ def test_policy_network_block():
 
 
 def test_distillation_environment_block(models, images):
-    from rlpkd.rl.environment import DistillationEnvironment
-    from rlpkd.rl.policy import PolicyNetwork
+    from rlpkd.compat import DistillationEnvironment, PolicyNetwork
 
     teacher_model, student_model = models
     sample_image = images[0]
@@ -67,8 +66,8 @@ def test_distillation_environment_block(models, images):
 
 
 def test_parallel_environment_block(models, images):
+    from rlpkd.compat import PolicyNetwork
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.policy import PolicyNetwork
 
     teacher, student = models
     batch_images = images
@@ -88,9 +87,8 @@ def test_parallel_environment_block(models, images):
 
 
 def test_ppo_trainer_block(models, images):
+    from rlpkd.compat import PolicyNetwork, PPOTrainer
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.policy import PolicyNetwork
-    from rlpkd.rl.trainer import PPOTrainer
 
     policy = PolicyNetwork()
     trainer = PPOTrainer(
@@ -118,9 +116,9 @@ def test_ppo_trainer_block(models, images):
 
 
 def test_maml_trainer_block(models, images):
+    from rlpkd.compat import PolicyNetwork
     from rlpkd.rl.environment import ParallelDistillationEnv
     from rlpkd.rl.meta_learning import MAMLTrainer
-    from rlpkd.rl.policy import PolicyNetwork
 
     policy = PolicyNetwork()
     env = ParallelDistillationEnv(*models, lambda_tradeoff=0.5)
@@ -168,8 +166,8 @@ def test_maml_trainer_block(models, images):
 
 
 def test_gradnorm_block(models, images):
-    from rlpkd.models import PyramidPair
-    from rlpkd.utils.gradnorm import GradNorm, GradNormTrainer
+    from rlpkd.compat import GradNorm, GradNormTrainer
+    from rlpkd.pyramid import PyramidPair
 
     teacher, student = models
     student_model = student.train()
@@ -197,7 +195,7 @@ def test_gradnorm_block(models, images):
 
 
 def test_logger_block(tmp_path):
-    from rlpkd.utils.logger import Logger
+    from rlpkd.compat import Logger
 
     logger = Logger(
         log_dir=str(tmp_path / 'experiments' / 'logs'),
@@ -225,9 +223,7 @@ def test_logger_block(tmp_path):
 def test_example_1_train_rl_policy(models, images):
     import torch  # noqa: F811  (the block's own imports)
 
-    from rlpkd.rl.environment import DistillationEnvironment
-    from rlpkd.rl.policy import PolicyNetwork
-    from rlpkd.rl.trainer import PPOTrainer
+    from rlpkd.compat import DistillationEnvironment, PolicyNetwork, PPOTrainer
 
     teacher, student = models
     sample_image = images[0]
@@ -261,9 +257,8 @@ def test_example_1_train_rl_policy(models, images):
 
 
 def test_example_2_gradnorm_with_rl(models, images):
+    from rlpkd.compat import GradNorm, GradNormTrainer, PolicyNetwork
     from rlpkd.rl.environment import ParallelDistillationEnv
-    from rlpkd.rl.policy import PolicyNetwork
-    from rlpkd.utils.gradnorm import GradNorm, GradNormTrainer
 
     teacher, student_model = models
     # construct_state / decode_action / distill_loss are undefined in the seed: the

@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from rlpkd.rl.contextual import ContextualSelectionEnv, train_ppo
-from rlpkd.rl.task_family import ContextualTaskFamily
+from rlpkd.benchmarking.contextual import ContextualSelectionEnv, train_ppo
+from rlpkd.benchmarking.task_family import ContextualTaskFamily
 
 
 def test_hand_computed_optimum():

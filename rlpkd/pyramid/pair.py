@@ -69,7 +69,7 @@ class PyramidPair:
             correspond, e.g. student P2 with teacher P3).
 
     The teacher sees the student's batch through its own normalisation
-    (:class:`~rlpkd.models.teacher_input.TeacherInput`) when the two data
+    (:class:`~rlpkd.pyramid.teacher_input.TeacherInput`) when the two data
     preprocessors differ; the probe's image has the models' input channels.
 
     Attributes:

@@ -4,7 +4,7 @@ import io
 import pytest
 import torch
 
-from rlpkd.rl.buffer import RolloutBuffer
+from rlpkd.compat import RolloutBuffer
 
 T, B, S, L = 4, 3, 5, 2
 
