@@ -144,10 +144,14 @@ def test_bad_phase_settings_fail_before_training(run_a, option, message):
 
 def test_loop_and_hooks_use_declared_methods_only():
     """The loop steers the selector only by calling its methods, and the hooks read only
-    the loop methods declared for them (no attribute probing or writes)."""
+    the loop methods their protocols declare (no attribute probing or writes)."""
     import ast
     engine = ROOT / 'rlpkd' / 'engine'
-    declared = {'learner_stats', 'learner_state_dict', 'load_learner_state_dict'}
+    from rlpkd.engine.loops.protocols import LearnerStateLoop, LearnerStatsLoop
+    declared = {name for protocol in (LearnerStateLoop, LearnerStatsLoop)
+                for name, value in vars(protocol).items()
+                if callable(value) and not name.startswith('_')}
+    assert declared == {'learner_stats', 'learner_state_dict', 'load_learner_state_dict'}
     for path in [engine / 'loops' / 'phase_loop.py', *sorted((engine / 'hooks').glob('*.py'))]:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):

@@ -19,6 +19,7 @@ from mmengine.evaluator import DumpResults, Evaluator
 from mmengine.registry import DefaultScope
 
 from rlpkd.apis import cli
+from rlpkd.apis import export as export_api
 from rlpkd.testing import load_tool
 
 TOOLS = Path(__file__).resolve().parents[2] / 'tools'
@@ -137,7 +138,7 @@ def test_export_student(tmp_path: Path) -> None:
     bad = tmp_path / 'plain.pth'
     fake_distill_checkpoint(bad, with_student=False)
     with pytest.raises(KeyError, match='plain.pth'):
-        export.export_checkpoint(str(bad), str(tmp_path / 'never.pth'))
+        export_api.export_checkpoint(str(bad), str(tmp_path / 'never.pth'))
 
 
 MMDET_R18 = "dict(cfg_path='mmdet::retinanet/retinanet_r18_fpn_1x_coco.py', " \
@@ -165,7 +166,7 @@ def test_export_student_config(student: str, tmp_path: Path) -> None:
     kept = Config.fromfile(str(distill))
     kept.custom_imports = {'imports': ['rlpkd', 'json']}
     kept.dump(str(distill))
-    assert export.student_config(str(distill)).custom_imports.imports == ['json']
+    assert export_api.student_config(str(distill)).custom_imports.imports == ['json']
     with pytest.raises(SystemExit):
         export.parse_args([str(src), str(dst), '--config', str(distill)])
 
@@ -186,14 +187,13 @@ def test_export_strips_every_rlpkd_entry(tmp_path: Path) -> None:
     """Wherever it sits and however it is named (`rlpkd.X`, a plain name in scope
     rlpkd, `_scope_='rlpkd'`), nothing of rlpkd is left; the phase loop becomes a plain
     loop of the same length; lists keep the student's own entries."""
-    export = load_tool('export_student')
     distill = tmp_path / 'kd.py'
     head = ("custom_imports = dict(imports=['rlpkd.models', 'json'])\n"
             "default_scope = 'rlpkd'\n"
             "model = dict(type='PyramidDistiller', student=dict(type='ImageClassifier', "
             "_scope_='mmpretrain'), teacher=dict(type='T'))\n")
     distill.write_text(head + RL_PARTS)
-    cfg = export.student_config(str(distill))
+    cfg = export_api.student_config(str(distill))
     assert cfg.default_scope == 'mmpretrain' and cfg.custom_imports.imports == ['json']
     assert cfg.train_cfg == dict(type='EpochBasedTrainLoop', max_epochs=5, val_interval=5)
     assert cfg.custom_hooks == [dict(type='EMAHook')]
@@ -204,13 +204,13 @@ def test_export_strips_every_rlpkd_entry(tmp_path: Path) -> None:
 
     # outside scope rlpkd a plain name is not rlpkd's
     distill.write_text(head.replace("'rlpkd'", "'mmpretrain'") + RL_PARTS)
-    assert export.student_config(str(distill)).custom_hooks == [
+    assert export_api.student_config(str(distill)).custom_hooks == [
         dict(type='PolicyStatsHook'), dict(type='EMAHook')]
 
     # phases counted in iterations have no plain loop of the same length
     distill.write_text(head + RL_PARTS.replace("epochs=3", "iters=30"))
     with pytest.raises(ValueError, match='iters'):
-        export.student_config(str(distill))
+        export_api.student_config(str(distill))
 
 
 TOY_MODS = """from mmengine.registry import DATASETS, METRICS, MODELS

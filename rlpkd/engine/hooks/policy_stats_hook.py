@@ -5,6 +5,8 @@ from mmengine.hooks import Hook
 
 from rlpkd.registry import HOOKS
 
+from ..loops.protocols import LearnerStatsLoop, require
+
 
 @HOOKS.register_module()
 class PolicyStatsHook(Hook):
@@ -18,17 +20,14 @@ class PolicyStatsHook(Hook):
     ``TensorboardVisBackend``). Per-iteration selection rates and cost fraction are
     logged by the distiller itself (``select_<level>``, ``distill_cost``).
 
-    Needs ``train_cfg.type='rlpkd.PhaseTrainLoop'``.
+    Needs a loop with :class:`~rlpkd.engine.loops.protocols.LearnerStatsLoop`
+    (``train_cfg.type='rlpkd.PhaseTrainLoop'`` or a search loop).
     """
 
     priority = 'NORMAL'  # before the LoggerHook (BELOW_NORMAL) writes the iteration
 
     def before_train(self, runner) -> None:
-        from rlpkd.engine.loops import PhaseTrainLoop
-        if not isinstance(runner.train_loop, PhaseTrainLoop):
-            raise TypeError('PolicyStatsHook (custom_hooks) logs learner updates of '
-                            "train_cfg.type='rlpkd.PhaseTrainLoop', got "
-                            f'{type(runner.train_loop).__name__}')
+        require(runner.train_loop, LearnerStatsLoop, 'PolicyStatsHook (custom_hooks)')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None, outputs=None) -> None:
         for key, value in runner.train_loop.learner_stats().items():

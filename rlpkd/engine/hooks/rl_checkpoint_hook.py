@@ -9,11 +9,13 @@ from mmengine.hooks import Hook
 
 from rlpkd.registry import HOOKS
 
+from ..loops.protocols import LearnerStateLoop, require
+
 
 @HOOKS.register_module()
 class RLCheckpointHook(Hook):
-    """Save / restore the learners of :class:`rlpkd.engine.PhaseTrainLoop` (optimisers,
-    pending experience: ``loop.learner_state_dict()``) and the RNG states (torch, CUDA,
+    """Save / restore the learners of a :class:`~rlpkd.engine.loops.protocols.LearnerStateLoop`
+    (optimisers, pending experience: ``loop.learner_state_dict()``) and the RNG states (torch, CUDA,
     numpy, random), under ``checkpoint['rl_state']``.
 
     The selector's parameters (the policy) are part of the model's ``state_dict``. The
@@ -21,6 +23,9 @@ class RLCheckpointHook(Hook):
     """
 
     priority = 'LOW'
+
+    def before_train(self, runner) -> None:
+        require(runner.train_loop, LearnerStateLoop, 'RLCheckpointHook')
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         checkpoint['rl_state'] = dict(
