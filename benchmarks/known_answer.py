@@ -1,7 +1,7 @@
 """Known-answer benchmark: can a selector learn *per-sample* level choices?
 
 On the toy COCO data the teacher's P5 is replaced by noise on images with only large
-objects and its P2 on images with only small objects (``benchmarks/known_answer_parts.py``);
+objects and its P2 on images with only small objects (``rlpkd/benchmarking/parts/known_answer.py``);
 with λ = 0 the right selection of every image is known (drop exactly its group's
 corrupted level), and no fixed subset can make it (it drops both or neither). Trains,
 with the same schedule and seeds, uniform KD, the four fixed subsets that matter, a
@@ -17,15 +17,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-from known_answer_parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER  # noqa: E402
-from runs import RL, UNIFORM, column, data_options, mean_std, tool, train_and_test, train_teacher  # noqa: E402
+from rlpkd.benchmarking import SCHEDULE_CONTROL
+from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER
+from rlpkd.benchmarking.studies import (
+    RL,
+    UNIFORM,
+    column,
+    data_options,
+    mean_std,
+    tool,
+    train_and_test,
+    train_teacher,
+)
 
-from rlpkd.benchmarking import SCHEDULE_CONTROL  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def rl_signal(signal: str) -> list:
@@ -68,7 +75,7 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json',
                  f'test_evaluator.1.dump_file={work}/decisions.jsonl'] if rl else []
     return train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
-                          imports=('rlpkd', 'known_answer_parts'),
+                          imports=('rlpkd', 'rlpkd.benchmarking.parts'),
                           post=match_fraction if rl else None)
 
 
@@ -127,7 +134,8 @@ def main() -> None:
     parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
                         default=list(METHODS))
     parser.add_argument('--corruption', choices=CORRUPTIONS, default='noise',
-                        help='how the wrong teacher level is made (known_answer_parts.py)')
+                        help='how the wrong teacher level is made '
+                        '(rlpkd/benchmarking/parts/known_answer.py)')
     parser.add_argument('--work-dir', default='work_dirs/known_answer_v2')
     parser.add_argument('--out', help='output stem (default: benchmarks/results/'
                         'known_answer, + _<corruption> for another corruption than noise)')

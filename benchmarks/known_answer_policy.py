@@ -12,7 +12,7 @@ scored samples × ``update_interval`` 4) on a *known* reward per episode:
 
     reward(a) = (1/L) Σ_l [a_l = k_l]  +  σ · ε,   ε ~ N(0, 1)
 
-``k``: the image's known answer (``known_answer_parts.KNOWN_ANSWER``); ``σ``: noise that
+``k``: the image's known answer (``rlpkd.benchmarking.parts.KNOWN_ANSWER``); ``σ``: noise that
 stands for a per-image reward signal of limited reliability. Reports the fraction of
 val images whose greedy decision is the known answer, per episode count and σ
 (mean ± std over seeds). Simplification: the states come from the final student, not
@@ -27,22 +27,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from pathlib import Path
 
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-from known_answer_parts import KNOWN_ANSWER, group_of  # noqa: E402
-from reward_signal import build  # noqa: E402
+from rlpkd.benchmarking.parts import KNOWN_ANSWER, group_of
+from rlpkd.benchmarking.studies import load_finished_run
+from rlpkd.compat import RolloutBuffer
+from rlpkd.rl import PolicyNetwork, PPOTrainer
+from rlpkd.rl.environment import ParallelDistillationEnv
+from rlpkd.rl.state import StateLayout
 
-from rlpkd.compat import RolloutBuffer  # noqa: E402
-from rlpkd.rl import PolicyNetwork, PPOTrainer  # noqa: E402
-from rlpkd.rl.environment import ParallelDistillationEnv  # noqa: E402
-from rlpkd.rl.state import StateLayout  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 #: PPO rows: episodes per update (16 is the config's: 4 scored samples × update_interval
 #: 4), episodes (≈ 192 is what a toy run gives), σ, the policy's exploration bound and
@@ -154,7 +152,7 @@ def main() -> None:
                                              'known_answer_policy'))
     args = parser.parse_args()
     run = Path(args.run)
-    model, val_loader = build(run)
+    model, val_loader = load_finished_run(run)
     cfg = Config.fromfile(run / 'test' / 'config.py')
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.pop('persistent_workers', None)

@@ -18,39 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import torch
-from mmengine.config import Config
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner, load_checkpoint
+
+from rlpkd.benchmarking.parts import KNOWN_ANSWER, group_of
+from rlpkd.benchmarking.studies import load_finished_run
+from rlpkd.pyramid.functional import TaskInputs
+from rlpkd.rl.environment import ParallelDistillationEnv
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-import known_answer_parts  # noqa: E402,F401  (registers KnownAnswerDistiller)
-from known_answer_parts import KNOWN_ANSWER, group_of  # noqa: E402
-
-from rlpkd.pyramid.functional import TaskInputs  # noqa: E402
-from rlpkd.registry import MODELS  # noqa: E402
-from rlpkd.rl.environment import ParallelDistillationEnv  # noqa: E402
 
 CANDIDATES = {'all levels': (1, 1, 1, 1), 'drop P2': (0, 1, 1, 1), 'drop P5': (1, 1, 1, 0),
               'drop P2 and P5': (0, 1, 1, 0)}
-
-
-def build(run: Path):
-    """The run's distiller (its test config, last checkpoint; eval mode) and val loader."""
-    cfg = Config.fromfile(run / 'test' / 'config.py')
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    model = MODELS.build(cfg.model)
-    last = max(run.glob('epoch_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
-    load_checkpoint(model, str(last), map_location='cpu')
-    model.eval()
-    cfg.val_dataloader.num_workers = 0
-    cfg.val_dataloader.pop('persistent_workers', None)
-    return model, Runner.build_dataloader(cfg.val_dataloader, seed=0)
 
 
 @torch.no_grad()
@@ -120,7 +101,7 @@ def main() -> None:
                         help='its cap (model.selector.lookahead_max_drop)')
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'reward_signal'))
     args = parser.parse_args()
-    model, loader = build(Path(args.run))
+    model, loader = load_finished_run(Path(args.run))
     results = {}
     for signal in args.signals:
         env = ParallelDistillationEnv(model, lambda_tradeoff=0.0, reward_signal=signal,

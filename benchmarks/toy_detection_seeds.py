@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / 'benchmarks'))
-from runs import (  # noqa: E402
+from rlpkd.benchmarking import SCHEDULE_CONTROL
+from rlpkd.benchmarking.runner import train_cost
+from rlpkd.benchmarking.studies import (
     LEVELS,
     RL,
     UNIFORM,
@@ -33,8 +32,7 @@ from runs import (  # noqa: E402
     train_teacher,
 )
 
-from rlpkd.benchmarking import SCHEDULE_CONTROL  # noqa: E402
-from rlpkd.benchmarking.runner import train_cost  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 METHODS = {
     'uniform KD': (UNIFORM, []),
@@ -85,7 +83,7 @@ def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
     test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json'] \
         if rl else []
     result = train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
-                            imports=('rlpkd', 'control_parts'))
+                            imports=('rlpkd', 'rlpkd.benchmarking.parts'))
     return dict(result, train_cost=train_cost(work)) if rl else result
 
 

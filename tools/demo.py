@@ -33,12 +33,18 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mmengine.config import Config
+
+try:  # rlpkd installed (tools/setup_env.sh installs it in editable mode)
+    import rlpkd
+except ImportError:  # run from a checkout without ``pip install``
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import rlpkd  # noqa: F401
+
+from rlpkd.benchmarking import PlanProgress, ToolError, run_tool
+
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
-sys.path.insert(0, str(ROOT))  # rlpkd from this checkout when it is not installed
-from mmengine.config import Config  # noqa: E402
-
-from rlpkd.benchmarking import PlanProgress, ToolError, run_tool  # noqa: E402
 
 STEPS_PER_TASK = 11  # data, teacher, student, KD, RL, export, 5 tests
 

@@ -63,7 +63,7 @@ def last_progress(log: Path, tail_bytes: int = 16384) -> Optional[str]:
 
 def run_tool(tool: str, args: Sequence[object], log: Path,
              on_progress: Optional[Callable[[str], None]] = None,
-             env: Optional[dict] = None, poll_s: float = 1.0) -> float:
+             poll_s: float = 1.0) -> float:
     """Run ``tools/<tool>`` with this interpreter from the repository root, stdout and
     stderr into ``log``; call ``on_progress(status)`` whenever the log's latest progress
     line changes. Returns the wall time (s).
@@ -75,8 +75,7 @@ def run_tool(tool: str, args: Sequence[object], log: Path,
     log.parent.mkdir(parents=True, exist_ok=True)
     start, shown = time.time(), None
     with open(log, 'w') as out:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT,
-                                env=env)
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
         while proc.poll() is None:
             time.sleep(poll_s)
             status = last_progress(log) if on_progress is not None else None

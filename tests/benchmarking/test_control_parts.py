@@ -1,14 +1,10 @@
 """The curriculum control: every level in the uniform phases, its subset otherwise."""
-import sys
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'benchmarks'))
-import control_parts  # noqa: E402,F401  (registers CurriculumSelector)
-
-from rlpkd.models.selectors import SelectionContext  # noqa: E402
-from rlpkd.testing import build_distiller  # noqa: E402
+import rlpkd.benchmarking.parts  # noqa: F401  (registers CurriculumSelector)
+from rlpkd.models.selectors import SelectionContext
+from rlpkd.testing import build_distiller
 
 
 def test_curriculum_keeps_every_level_only_in_uniform_training():

@@ -1,15 +1,11 @@
 """The known-answer benchmark's wrong teacher: which level of which image it replaces."""
 import json
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / 'benchmarks'))
-from known_answer_parts import KnownAnswerDistiller  # noqa: E402
-
-from rlpkd.testing import build_distiller, det_batch  # noqa: E402
+from rlpkd.benchmarking.parts import KnownAnswerDistiller
+from rlpkd.testing import build_distiller, det_batch
 
 GROUPS = ('large', 'small', 'mixed')
 

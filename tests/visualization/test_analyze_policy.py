@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from rlpkd.datasets import generate_toy_folder
+from rlpkd.testing import load_tool
 from rlpkd.visualization import pareto_front, plot_pareto
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,11 +122,7 @@ def test_pareto_plot_has_one_point_per_lambda(tmp_path):
 @pytest.mark.bad_input
 def test_errors_name_the_argument(tmp_path):
     ckpt = str(Path(__file__))  # any existing file: every check fails before loading it
-    sys.path.insert(0, str(ROOT / 'tools'))
-    try:
-        import analyze_policy
-    finally:
-        sys.path.remove(str(ROOT / 'tools'))
+    analyze_policy = load_tool('analyze_policy')
     with pytest.raises(FileNotFoundError, match='`CKPT`'):
         analyze_policy.main([str(RL_CFG), str(tmp_path / 'missing.pth')])
     with pytest.raises(FileNotFoundError, match='`CONFIG`'):

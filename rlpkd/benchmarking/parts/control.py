@@ -3,9 +3,9 @@
 :class:`CurriculumSelector` keeps every level in the phases the phase loop runs in
 ``'uniform'`` mode (RL-PyramidKD's warm-up) and a fixed subset in the others — the
 subset the learned policy ends on. Trained with RL-PyramidKD's phase schedule, it
-separates what the schedule gives from what the per-sample policy gives. Used through
-``custom_imports=dict(imports=['control_parts'])`` with ``benchmarks/`` on
-``PYTHONPATH`` (``benchmarks/toy_detection_seeds.py``).
+separates what the schedule gives from what the per-sample policy gives. Registered by
+``custom_imports=dict(imports=['rlpkd.benchmarking.parts'])``
+(``benchmarks/toy_detection_seeds.py``).
 """
 from __future__ import annotations
 

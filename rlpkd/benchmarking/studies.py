@@ -1,23 +1,29 @@
-"""Train / test runs for the quality benchmarks, through the real ``tools/*.py``.
+"""Train / test runs of the toy-detection studies, through the real ``tools/*.py``.
 
 A run is one config trained with one seed and tested on the val set; its
 ``result.json`` (method, seed, train seconds, test metrics) makes it reusable: a
-benchmark run again skips every finished run. Used by ``known_answer.py`` and
-``toy_detection_seeds.py``; the tables are mean ± std over seeds.
+benchmark run again skips every finished run. Used by ``benchmarks/known_answer.py``
+and ``benchmarks/toy_detection_seeds.py``; the tables are mean ± std over seeds. Their
+benchmark-only components are registered by ``custom_imports`` of
+``rlpkd.benchmarking.parts``.
 """
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Callable, Optional, Sequence
 
-from rlpkd.benchmarking import run_tool
-from rlpkd.benchmarking.tables import format_cell, stats
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+from mmengine.runner import Runner, load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
-CFG = ROOT / 'configs' / 'faster_rcnn'
+from rlpkd.registry import MODELS
+
+from .launch import run_tool
+from .tables import format_cell, stats
+
+CFG = Path(__file__).resolve().parents[2] / 'configs' / 'faster_rcnn'
 TEACHER = CFG / 'faster-rcnn_r18-w32_fpn_toy-coco.py'
 UNIFORM = CFG / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 RL = CFG / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
@@ -25,11 +31,9 @@ LEVELS = ('P2', 'P3', 'P4', 'P5')
 
 
 def tool(name: str, *args, log: Path) -> None:
-    """Run ``tools/<name>`` with this interpreter, ``benchmarks/`` importable; raise
+    """Run ``tools/<name>`` with this interpreter; raise
     :class:`rlpkd.benchmarking.ToolError` on failure naming the log."""
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
-        [str(ROOT / 'benchmarks'), os.environ.get('PYTHONPATH', '')]))
-    run_tool(name, args, log, env=env)
+    run_tool(name, args, log)
 
 
 def data_options(data: Path, rl: bool) -> list[str]:
@@ -103,3 +107,17 @@ def mean_std(values: Sequence[float]) -> str:
 def column(runs: Sequence[dict], key: str) -> str:
     """``mean_std`` of test metric ``key`` over ``runs``."""
     return mean_std([r['metrics'][key] for r in runs if key in r['metrics']])
+
+
+def load_finished_run(run: Path):
+    """A finished run's distiller (its test config, last checkpoint; eval mode) and its
+    val loader."""
+    cfg = Config.fromfile(run / 'test' / 'config.py')
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    model = MODELS.build(cfg.model)
+    last = max(run.glob('epoch_*.pth'), key=lambda p: int(p.stem.split('_')[1]))
+    load_checkpoint(model, str(last), map_location='cpu')
+    model.eval()
+    cfg.val_dataloader.num_workers = 0
+    cfg.val_dataloader.pop('persistent_workers', None)
+    return model, Runner.build_dataloader(cfg.val_dataloader, seed=0)

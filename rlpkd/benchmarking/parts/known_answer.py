@@ -21,8 +21,8 @@ every level except the corrupted one of the image's group (:data:`KNOWN_ANSWER`)
 :class:`GroupOracleSelector` is told the group and selects exactly that (a reference no
 fixed subset can reach).
 
-Used through ``custom_imports=dict(imports=['known_answer_parts'])`` with ``benchmarks/``
-on ``PYTHONPATH`` (see ``benchmarks/known_answer.py``).
+Registered by ``custom_imports=dict(imports=['rlpkd.benchmarking.parts'])`` (see
+``benchmarks/known_answer.py``); ``import rlpkd`` alone does not register them.
 """
 from __future__ import annotations
 
