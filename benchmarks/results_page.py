@@ -89,10 +89,30 @@ def slug(heading: str) -> str:
     return re.sub(r'[^\w\- ]', '', heading.strip().lower()).replace(' ', '-')
 
 
+def indented_commands(text: str) -> list[str]:
+    """The ``tools/`` / ``benchmarks/`` commands of the file's indented code blocks, each
+    with its backslash-continued lines joined."""
+    commands, current = [], ''
+    for line in text.splitlines():
+        if not line.startswith('    '):
+            current = ''
+            continue
+        part = line.strip()
+        current = f'{current} {part}' if current else part
+        if current.endswith('\\'):
+            current = current[:-1].rstrip()
+            continue
+        if COMMAND.match(current):
+            commands.append(current)
+        current = ''
+    return commands
+
+
 def stated_commands(text: str, record: Any) -> list[str]:
-    """The commands a result file states: its backticked ``tools/`` / ``benchmarks/``
-    commands, then the ``command`` of its JSON record, each once, in order."""
+    """The commands a result file states: its backticked and indented ``tools/`` /
+    ``benchmarks/`` commands, then the ``command`` of its JSON record, each once, in order."""
     found = [span for span in re.findall(r'`([^`\n]+)`', text) if COMMAND.match(span)]
+    found += indented_commands(text)
     if isinstance(record, dict) and isinstance(record.get('command'), str):
         found.append(record['command'])
     return list(dict.fromkeys(found))

@@ -3,6 +3,7 @@ every number the README quotes is on it, and the documentation's links resolve."
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 from pathlib import Path
 from types import ModuleType
@@ -70,10 +71,15 @@ def test_every_result_file_is_on_the_page():
     for path in sorted(p for p in results.rglob('*') if p.is_file()):
         name = path.relative_to(results).as_posix()
         assert f'(../benchmarks/results/{name})' in text, f'{name} is not linked'
-    for path in sorted(results.glob('*.md')):
-        first_table_row = next(line for line in path.read_text(encoding='utf-8').splitlines()
-                               if line.startswith('|'))
-        assert first_table_row in text, f'the table of {path.name} is not on the page'
+    page_lines = set(text.splitlines())
+    for path in sorted(results.glob('*.md')):  # copied whole, headings moved down
+        for line in path.read_text(encoding='utf-8').splitlines():
+            if re.match(r'#{1,6} ', line):
+                title = line.split(' ', 1)[1]
+                assert any(p.startswith('#') and p.endswith('# ' + title)
+                           for p in page_lines), f'{path.name}: heading {title!r}'
+            else:
+                assert line in page_lines, f'{path.name}: {line[:60]!r} is not on the page'
 
 
 def test_page_says_what_the_numbers_are():
@@ -109,3 +115,18 @@ def test_links_between_the_docs_resolve():
             assert path.exists(), f'{where}: no such file'
             if anchor:
                 assert anchor in anchors(path, slug), f'{where}: no such heading'
+
+
+def test_readme_fault_line_has_the_fault_suite_counts():
+    readme = README.read_text(encoding='utf-8')
+    record = ROOT / 'benchmarks' / 'results' / 'fault_suite.json'
+    if not record.exists():
+        assert 'FAULT_SUITE_LINE' in readme
+        return
+    counts = json.loads(record.read_text(encoding='utf-8'))
+    start = readme.index('bad inputs tried') - 10
+    line = ' '.join(readme[start:readme.index('benchmarks/fault_suite.py', start)].split())
+    assert f"{counts['bad_input']['tests']} bad inputs tried" in line, line
+    assert f"{counts['fault']['passed']} faults survived" in line, line
+    if counts['bad_input']['passed'] < counts['bad_input']['tests']:
+        assert str(counts['bad_input']['passed']) in line, 'the line hides a failing case'
