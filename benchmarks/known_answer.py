@@ -19,18 +19,17 @@ import argparse
 import json
 from pathlib import Path
 
-from rlpkd.benchmarking import SCHEDULE_CONTROL
+from rlpkd.benchmarking import SCHEDULE_CONTROL, PlanProgress, run_plan, run_tool
 from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER
 from rlpkd.benchmarking.studies import (
-    RL,
-    UNIFORM,
+    DET,
+    RUN_OPTIONS,
     column,
-    data_options,
+    decisions,
     mean_std,
-    tool,
-    train_and_test,
-    train_teacher,
+    study_methods,
 )
+from rlpkd.benchmarking.suite import prepare_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,53 +41,40 @@ def rl_signal(signal: str) -> list:
 
 
 METHODS = {
-    'uniform KD': (UNIFORM, []),
-    'fixed: drop P2': (UNIFORM, ['model.selector.type=rlpkd.FixedSelector',
+    'uniform KD': (DET.uniform, []),
+    'fixed: drop P2': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
                                  'model.selector.levels=[P3,P4,P5]']),
-    'fixed: drop P5': (UNIFORM, ['model.selector.type=rlpkd.FixedSelector',
+    'fixed: drop P5': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
                                  'model.selector.levels=[P2,P3,P4]']),
-    'fixed: drop P2 and P5': (UNIFORM, ['model.selector.type=rlpkd.FixedSelector',
+    'fixed: drop P2 and P5': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
                                         'model.selector.levels=[P3,P4]']),
-    'group oracle': (UNIFORM, ['model.selector.type=rlpkd.GroupOracleSelector']),
+    'group oracle': (DET.uniform, ['model.selector.type=rlpkd.GroupOracleSelector']),
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
-    'uniform KD on the RL schedule': (RL, list(SCHEDULE_CONTROL)),
-    'RL-PyramidKD, gap reward': (RL, ['model.selector.lambda_tradeoff=0.0']),
-    'RL-PyramidKD, task reward, self-critical': (RL, ['model.selector.lambda_tradeoff=0.0',
+    'uniform KD on the RL schedule': (DET.rl, list(SCHEDULE_CONTROL)),
+    'RL-PyramidKD, gap reward': (DET.rl, ['model.selector.lambda_tradeoff=0.0']),
+    'RL-PyramidKD, task reward, self-critical': (DET.rl, ['model.selector.lambda_tradeoff=0.0',
                                                       *rl_signal('task')]),
     'RL-PyramidKD, batch-alignment reward, self-critical': (
-        RL, ['model.selector.lambda_tradeoff=0.0', *rl_signal('batch_alignment')]),
+        DET.rl, ['model.selector.lambda_tradeoff=0.0', *rl_signal('batch_alignment')]),
 }
 
 
-def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
-    cfg, extra = METHODS[method]
-    tag = '' if args.corruption == 'noise' else f'_{args.corruption}'
-    work = Path(args.work_dir) / f"{method.replace(' ', '_').replace(',', '')}{tag}_s{seed}"
-    rl = cfg == RL
+def options(args, data: Path) -> list:
+    """``--cfg-options`` of every run: the known-answer distiller on ``data``."""
     anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
-    opts = data_options(data, rl) + [
-        'model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
-        f'model.corruption={args.corruption}',
-        f'model.teacher_ckpt={teacher}', *extra]
-    if 'GroupOracleSelector' in ' '.join(extra):
-        opts.append(f'model.selector.ann_files={anns}')
-    test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json',
-                 f'test_evaluator.1.dump_file={work}/decisions.jsonl'] if rl else []
-    return train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
-                          imports=('rlpkd', 'rlpkd.benchmarking.parts'),
-                          post=match_fraction if rl else None)
+    return [*RUN_OPTIONS, 'model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
+            f'model.corruption={args.corruption}']
 
 
 WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',
          'erase': 'its per-channel spatial mean (no object)'}
 
 
-def match_fraction(work: Path) -> dict:
-    """``match``: fraction of val images whose kept levels are their group's known answer."""
-    records = [json.loads(line) for line in (work / 'decisions.jsonl').read_text().splitlines()]
+def match_fraction(records: list) -> float:
+    """Fraction of val images whose kept levels are their group's known answer."""
     hits = [tuple(int(v != 0) for v in r['levels']) == KNOWN_ANSWER[r['group']]
             for r in records]
-    return dict(match=sum(hits) / len(hits))
+    return sum(hits) / len(hits)
 
 
 def markdown(results: list, args) -> str:
@@ -136,7 +122,9 @@ def main() -> None:
     parser.add_argument('--corruption', choices=CORRUPTIONS, default='noise',
                         help='how the wrong teacher level is made '
                         '(rlpkd/benchmarking/parts/known_answer.py)')
-    parser.add_argument('--work-dir', default='work_dirs/known_answer_v2')
+    parser.add_argument('--work-dir', default='work_dirs/known_answer_v3',
+                        help='data, teacher, and the runs of each corruption under '
+                        '<work-dir>/<corruption>/')
     parser.add_argument('--out', help='output stem (default: benchmarks/results/'
                         'known_answer, + _<corruption> for another corruption than noise)')
     args = parser.parse_args()
@@ -144,18 +132,24 @@ def main() -> None:
         tag = '' if args.corruption == 'noise' else f'_{args.corruption}'
         args.out = str(ROOT / 'benchmarks' / 'results' / f'known_answer{tag}')
     work = Path(args.work_dir)
-    data = work / 'data'
-    tool('make_toy_data.py', 'det', '--out', data, '--num-train', args.num_train,
-         '--num-val', args.num_val, log=work.mkdir(parents=True, exist_ok=True) or
-         work / 'data.log')
-    teacher = train_teacher(work, data)
-    results = []
-    for seed in args.seeds:
-        for method in args.methods:
-            results.append(run_one(method, seed, args, data.resolve(), teacher))
-            print(f"{method} seed {seed}: mAP {results[-1]['metrics']['coco/bbox_mAP']}"
-                  + (f" match {results[-1]['match']:.2f}" if 'match' in results[-1] else ''),
-                  flush=True)
+    work.mkdir(parents=True, exist_ok=True)
+    data = (work / 'data').resolve()
+    run_tool('make_toy_data.py', ['det', '--out', data, '--num-train', args.num_train,
+                                  '--num-val', args.num_val], work / 'data.log')
+    with PlanProgress(1) as progress:  # one teacher for every corruption
+        teacher = prepare_teacher(DET, work, data, None, progress)
+    root = work / args.corruption
+    anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
+    table = {k: (cfg, [*opts, f'model.selector.ann_files={anns}'] if 'Oracle' in ' '.join(opts)
+                 else opts) for k, (cfg, opts) in METHODS.items()}
+    plan = study_methods(table, args.epochs, args.methods)
+    results = [r for r in run_plan(DET, plan, args.seeds, root, data, teacher,
+                                   options(args, data)) if r['status'] == 'ok']
+    learned = {m.key: m for m in plan if m.learned}
+    for record in results:
+        if record['key'] in learned:
+            record['match'] = match_fraction(decisions(root, learned[record['key']],
+                                                       record['seed']))
     Path(args.out + '.json').write_text(json.dumps(results, indent=1))
     Path(args.out + '.md').write_text(markdown(results, args))
     print(markdown(results, args))

@@ -20,7 +20,7 @@ from a student that changes while the policy learns. Writes
 ``benchmarks/results/known_answer_policy.{md,json}``; toy-scale CPU.
 
     .venv/bin/python benchmarks/known_answer_policy.py \
-        --run work_dirs/known_answer_v2/uniform_KD_flip_s0
+        --run work_dirs/known_answer_v3/flip/uniform_KD/seed_0
 """
 from __future__ import annotations
 
@@ -146,7 +146,7 @@ def match(policy: PolicyNetwork, val_set: tuple) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--run', default='work_dirs/known_answer_v2/uniform_KD_flip_s0')
+    parser.add_argument('--run', default='work_dirs/known_answer_v3/flip/uniform_KD/seed_0')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' /
                                              'known_answer_policy'))

@@ -11,7 +11,8 @@ reward of each candidate and how often the known answer scores highest. No train
 the reward is measured on a fixed student, as :class:`rlpkd.models.selectors.RLSelector`
 measures it during training. Writes ``benchmarks/results/reward_signal.{md,json}``.
 
-    .venv/bin/python benchmarks/reward_signal.py [--run work_dirs/known_answer_v2/uniform_KD_s0]
+    .venv/bin/python benchmarks/reward_signal.py \\
+        [--run work_dirs/known_answer_v3/noise/uniform_KD/seed_0]
 """
 from __future__ import annotations
 
@@ -93,7 +94,7 @@ def markdown(results: dict, args) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--run', default='work_dirs/known_answer_v2/uniform_KD_s0')
+    parser.add_argument('--run', default='work_dirs/known_answer_v3/noise/uniform_KD/seed_0')
     parser.add_argument('--signals', nargs='+', default=['gap', 'task'])
     parser.add_argument('--lookahead-lr', type=float, default=0.01,
                         help='the virtual step size (model.selector.lookahead_lr)')

@@ -1,4 +1,4 @@
-"""RL-PyramidKD vs uniform KD on the README's toy detection setting, over seeds.
+"""RL-PyramidKD vs uniform KD on the demo's toy detection setting, over seeds.
 
 The demo's setting (toy COCO, 240 train / 60 val images, 12 epochs; RL phases 4/4/4)
 and teacher; each method trained and tested with every seed through the real
@@ -15,76 +15,49 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 from pathlib import Path
 
-from rlpkd.benchmarking import SCHEDULE_CONTROL
-from rlpkd.benchmarking.runner import train_cost
+from rlpkd.benchmarking import SCHEDULE_CONTROL, run_plan, run_tool
 from rlpkd.benchmarking.studies import (
+    DET,
     LEVELS,
-    RL,
-    UNIFORM,
+    RUN_OPTIONS,
     column,
-    data_options,
     mean_std,
-    tool,
-    train_and_test,
-    train_teacher,
+    study_methods,
 )
+from rlpkd.benchmarking.teacher import DEFAULT_CACHE
 
 ROOT = Path(__file__).resolve().parents[1]
 
 METHODS = {
-    'uniform KD': (UNIFORM, []),
-    'fixed: drop P2 (the subset the RL policy picks)': (UNIFORM, [
+    'uniform KD': (DET.uniform, []),
+    'fixed: drop P2 (the subset the RL policy picks)': (DET.uniform, [
         'model.selector.type=rlpkd.FixedSelector', 'model.selector.levels=[P3,P4,P5]']),
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
-    'uniform KD on the RL schedule': (RL, list(SCHEDULE_CONTROL)),
+    'uniform KD on the RL schedule': (DET.rl, list(SCHEDULE_CONTROL)),
     # control: the same schedule, all levels in the warm-up, then P3-P5 (the subset the
     # policy ends on), backbone trainable: what RL adds over its schedule
-    'curriculum: all levels (warm-up), then P3-P5; RL schedule, phase 2 unfrozen': (RL, [
+    'curriculum: all levels (warm-up), then P3-P5; RL schedule, phase 2 unfrozen': (DET.rl, [
         'model.selector._delete_=True', 'model.selector.type=rlpkd.CurriculumSelector',
         'model.selector.levels=[P3,P4,P5]', 'train_cfg.phases.1.freeze=()',
         'train_cfg.learners._delete_=True',
         *(f'train_cfg.phases.{i}.learner=None' for i in (1, 2))]),
-    'RL-PyramidKD (config: λ = 0.5, gap reward)': (RL, []),
-    'RL-PyramidKD (config), backbone not frozen in phase 2': (RL, [
+    'RL-PyramidKD (config: λ = 0.5, gap reward)': (DET.rl, []),
+    'RL-PyramidKD (config), backbone not frozen in phase 2': (DET.rl, [
         'train_cfg.phases.1.freeze=()']),
-    'RL-PyramidKD, cost target 0.6 (λ = 0)': (RL, [
+    'RL-PyramidKD, cost target 0.6 (λ = 0)': (DET.rl, [
         'model.selector.lambda_tradeoff=0.0', 'train_cfg.learners.ppo.cost_target=0.6']),
-    'RL-PyramidKD, cost target 0.6, exploration bound 0.1 (λ = 0)': (RL, [
+    'RL-PyramidKD, cost target 0.6, exploration bound 0.1 (λ = 0)': (DET.rl, [
         'model.selector.lambda_tradeoff=0.0', 'train_cfg.learners.ppo.cost_target=0.6',
         'model.selector.policy.explore=0.1']),
-    'RL-PyramidKD, cost target 0.6, task reward, self-critical': (RL, [
+    'RL-PyramidKD, cost target 0.6, task reward, self-critical': (DET.rl, [
         'model.selector.lambda_tradeoff=0.0', 'train_cfg.learners.ppo.cost_target=0.6',
         'model.selector.reward_signal=task', 'model.selector.self_critical=True',
         'train_cfg.phases.1.collect_samples=4', 'train_cfg.phases.2.collect_samples=4']),
 }
 
 
-def teacher_checkpoint(args, work: Path, data: Path) -> Path:
-    """``--teacher``, else the newest toy teacher the demo cached, else train one."""
-    if args.teacher:
-        return Path(args.teacher).resolve()
-    cached = sorted(Path(args.cache).glob('toy-teacher-[0-9a-f]*.pth'),
-                    key=lambda p: p.stat().st_mtime)
-    if cached:
-        (work / 'teacher').mkdir(parents=True, exist_ok=True)
-        shutil.copy(cached[-1], work / 'teacher' / 'epoch_12.pth')
-    return train_teacher(work, data)
-
-
-def run_one(method: str, seed: int, args, data: Path, teacher: Path) -> dict:
-    cfg, extra = METHODS[method]
-    slug = ''.join(c if c.isalnum() else '_' for c in method)
-    work = Path(args.work_dir) / f'{slug}_s{seed}'
-    rl = cfg == RL
-    opts = data_options(data, rl) + [f'model.teacher_ckpt={teacher}', *extra]
-    test_opts = [f'test_evaluator.1.group_file={data}/annotations/instances_val.json'] \
-        if rl else []
-    result = train_and_test(work, method, seed, cfg, opts, args.epochs, test_opts,
-                            imports=('rlpkd', 'rlpkd.benchmarking.parts'))
-    return dict(result, train_cost=train_cost(work)) if rl else result
 
 
 def fixed_cost(method: str) -> str:
@@ -131,8 +104,10 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=12)
     parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
                         default=list(METHODS))
-    parser.add_argument('--teacher', help='toy teacher checkpoint (default: the demo\'s)')
-    parser.add_argument('--cache', default=str(Path.home() / '.cache' / 'rlpkd' / 'demo'))
+    parser.add_argument('--teacher', type=Path,
+                        help='toy teacher checkpoint (default: the demo\'s, from --cache)')
+    parser.add_argument('--cache', type=Path, default=DEFAULT_CACHE,
+                        help='toy teachers cached by tools/demo.py and the benchmarks')
     parser.add_argument('--work-dir', default='work_dirs/toy_detection_seeds')
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results'
                                              / 'toy_detection_seeds'))
@@ -140,14 +115,10 @@ def main() -> None:
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     data = (work / 'data').resolve()
-    tool('make_toy_data.py', 'det', '--out', data, log=work / 'data.log')
-    teacher = teacher_checkpoint(args, work, data)
-    results = []
-    for seed in args.seeds:
-        for method in args.methods:
-            results.append(run_one(method, seed, args, data, teacher))
-            print(f"{method} seed {seed}: mAP {results[-1]['metrics']['coco/bbox_mAP']}",
-                  flush=True)
+    run_tool('make_toy_data.py', ['det', '--out', data], work / 'data.log')
+    plan = study_methods(METHODS, args.epochs, args.methods)
+    results = [r for r in run_plan(DET, plan, args.seeds, work, data, args.teacher,
+                                   RUN_OPTIONS, cache=args.cache) if r['status'] == 'ok']
     Path(args.out + '.json').write_text(json.dumps(results, indent=1))
     Path(args.out + '.md').write_text(markdown(results, args))
     print(markdown(results, args))

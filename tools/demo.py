@@ -25,15 +25,11 @@ epoch / iteration and ETA, the demo's ETA). Numbers are toy-scale CPU numbers.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import shutil
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-
-from mmengine.config import Config
 
 try:  # rlpkd installed (tools/setup_env.sh installs it in editable mode)
     import rlpkd
@@ -42,6 +38,8 @@ except ImportError:  # run from a checkout without ``pip install``
     import rlpkd  # noqa: F401
 
 from rlpkd.benchmarking import PlanProgress, ToolError, run_tool
+from rlpkd.benchmarking.plan import TOY_TASKS, TaskSetup
+from rlpkd.benchmarking.teacher import DEFAULT_CACHE, cached_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
@@ -51,99 +49,58 @@ STEPS_PER_TASK = 11  # data, teacher, student, KD, RL, export, 5 tests
 
 @dataclass(frozen=True)
 class Task:
-    """What the demo needs to know about one task."""
+    """What the demo shows of one task; its configs, data and levels are ``setup``'s."""
 
-    key: str                      # --tasks name (and make_toy_data.py subcommand)
+    setup: TaskSetup
     title: str
-    teacher_cfg: Path
-    student_cfg: Path
-    distill_cfg: Path
     names: tuple[str, str, str]   # row labels: teacher, student alone, distilled
     metrics: tuple[tuple[str, str], ...]   # (key in metrics.json, column label)
-    data: str                     # default data root
-    train_files: str              # glob under the data root that the teacher cache hashes
     setting: str                  # data / schedule, for the table's caption
-    levels: tuple[str, ...] = ('res2', 'res3', 'res4', 'res5')
-    rl_cfg: Path | None = None    # RL-PyramidKD config (its test_evaluator is a list)
-    groups_file: str = 'size_groups.json'  # per-image size group, under the data root
-    data_cmd: str = ''            # make_toy_data.py subcommand when it is not ``key``
 
     @property
-    def maker(self) -> str:
-        """The ``tools/make_toy_data.py`` subcommand that writes this task's data."""
-        return self.data_cmd or self.key
+    def key(self) -> str:
+        return self.setup.key
 
-    def data_options(self, data: Path) -> tuple[str, ...]:
-        opts = tuple(f'{loader}.dataset.data_root={data}/'
-                     for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'))
-        if self.maker == 'det':  # COCO data: CocoMetric reads the val annotations itself
-            ann = f'{data}/annotations/instances_val.json'
-            opts += (f'val_evaluator.ann_file={ann}', f'test_evaluator.ann_file={ann}')
-        return opts
+    def config(self, name: str) -> Path:
+        """The task's ``teacher`` / ``student`` / ``uniform`` / ``rl`` config file."""
+        return self.setup.path(getattr(self.setup, name))
 
 
-DET, INS = CFG / 'faster_rcnn', CFG / 'mask_rcnn'
-SEG, CLS = CFG / 'deeplabv3plus', CFG / 'resnet'
+DET_METRICS = tuple((f'coco/{k}', label) for k, label in (
+    ('bbox_mAP', 'mAP'), ('bbox_mAP_50', 'AP50'), ('bbox_mAP_s', 'AP_s'),
+    ('bbox_mAP_m', 'AP_m'), ('bbox_mAP_l', 'AP_l')))
+INS_METRICS = tuple((f'coco/{k}', label) for k, label in (
+    ('segm_mAP', 'mask mAP'), ('segm_mAP_50', 'mask AP50'), ('segm_mAP_s', 'mask AP_s'),
+    ('segm_mAP_m', 'mask AP_m'), ('segm_mAP_l', 'mask AP_l'), ('bbox_mAP', 'bbox mAP'),
+    ('bbox_mAP_50', 'bbox AP50')))
+FPN_NAMES = ('teacher R18-w32 FPN128', 'student R18-w16 FPN64, alone',
+             'student, uniform pyramid KD')
 TASKS = {
-    'det': Task('det', 'Detection: Faster R-CNN, FPN levels P2-P5',
-                DET / 'faster-rcnn_r18-w32_fpn_toy-coco.py',
-                DET / 'faster-rcnn_r18-w16_fpn_toy-coco.py',
-                DET / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
-                ('teacher R18-w32 FPN128', 'student R18-w16 FPN64, alone',
-                 'student, uniform pyramid KD'),
-                tuple((f'coco/{k}', label) for k, label in (
-                    ('bbox_mAP', 'mAP'), ('bbox_mAP_50', 'AP50'), ('bbox_mAP_s', 'AP_s'),
-                    ('bbox_mAP_m', 'AP_m'), ('bbox_mAP_l', 'AP_l'))),
-                'data/toy_coco', 'annotations/instances_train.json',
+    'det': Task(TOY_TASKS['det'], 'Detection: Faster R-CNN, FPN levels P2-P5', FPN_NAMES,
+                DET_METRICS,
                 '240 train / 60 val 128x128 images, 12 epochs; COCO bbox metrics on val. '
                 '"distill cost": fraction of the all-level distillation FLOPs the '
                 'deterministic policy spends on the val images; "kept": how often it keeps '
                 'each level; "subsets": distinct level subsets it uses; "MI": mutual '
-                'information between its decisions and the image\'s size group',
-                ('P2', 'P3', 'P4', 'P5'),
-                DET / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
-                'annotations/instances_val.json'),
-    'ins': Task('ins', 'Instance segmentation: Mask R-CNN, FPN levels P2-P5',
-                INS / 'mask-rcnn_r18-w32_fpn_toy-coco.py',
-                INS / 'mask-rcnn_r18-w16_fpn_toy-coco.py',
-                INS / 'kd-uniform_mask-rcnn_r18w32-r18w16_fpn_toy-coco.py',
-                ('teacher R18-w32 FPN128', 'student R18-w16 FPN64, alone',
-                 'student, uniform pyramid KD'),
-                tuple((f'coco/{k}', label) for k, label in (
-                    ('segm_mAP', 'mask mAP'), ('segm_mAP_50', 'mask AP50'),
-                    ('segm_mAP_s', 'mask AP_s'), ('segm_mAP_m', 'mask AP_m'),
-                    ('segm_mAP_l', 'mask AP_l'), ('bbox_mAP', 'bbox mAP'),
-                    ('bbox_mAP_50', 'bbox AP50'))),
-                'data/toy_coco', 'annotations/instances_train.json',
+                'information between its decisions and the image\'s size group'),
+    'ins': Task(TOY_TASKS['ins'], 'Instance segmentation: Mask R-CNN, FPN levels P2-P5',
+                FPN_NAMES, INS_METRICS,
                 'the detection toy data with its exact instance masks, 240 train / 60 val '
                 '128x128 images, 8 epochs (RL-PyramidKD: 3 warm-up / 2 policy / 3 joint); '
                 'COCO segm (mask) and bbox metrics on val; "distill cost" / "kept" / '
-                '"subsets" / "MI" as for detection',
-                ('P2', 'P3', 'P4', 'P5'),
-                INS / 'rlpkd_mask-rcnn_r18w32-r18w16_fpn_toy-coco.py',
-                'annotations/instances_val.json', data_cmd='det'),
-    'seg': Task('seg', 'Segmentation: DeepLabV3+ (dilated, res3-res5 at stride 8), '
+                '"subsets" / "MI" as for detection'),
+    'seg': Task(TOY_TASKS['seg'], 'Segmentation: DeepLabV3+ (dilated, res3-res5 at stride 8), '
                 'backbone levels res2-res5',
-                SEG / 'deeplabv3plus_r18-w32-d8_toy-ade.py',
-                SEG / 'deeplabv3plus_r18-w16-d8_toy-ade.py',
-                SEG / 'kd-uniform_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py',
                 ('teacher R18-w32-D8', 'student R18-w16-D8, alone',
                  'student, uniform pyramid KD'),
                 (('mIoU', 'mIoU'), ('aAcc', 'aAcc'), ('mAcc', 'mAcc')),
-                'data/toy_ade', 'annotations/training/*.png',
                 '600 train / 90 val 64x64 images, 12 epochs; mmseg IoUMetric (%) on val; '
-                '"distill cost" / "kept" as for detection',
-                rl_cfg=SEG / 'rlpkd_deeplabv3plus_r18w32-r18w16-d8_toy-ade.py'),
-    'cls': Task('cls', 'Classification: ResNet-18, backbone levels res2-res5',
-                CLS / 'resnet18-w32_toy-folder.py',
-                CLS / 'resnet18-w16_toy-folder.py',
-                CLS / 'kd-uniform_resnet18w32-resnet18w16_toy-folder.py',
+                '"distill cost" / "kept" as for detection'),
+    'cls': Task(TOY_TASKS['cls'], 'Classification: ResNet-18, backbone levels res2-res5',
                 ('teacher R18-w32', 'student R18-w16, alone', 'student, uniform pyramid KD'),
                 (('accuracy/top1', 'top-1'),),
-                'data/toy_folder', 'train/*/*.png',
                 '1800 train / 300 val 64x64 images, 6 epochs; mmpretrain Accuracy (%) on val; '
-                '"distill cost" / "kept" as for detection',
-                rl_cfg=CLS / 'rlpkd_resnet18w32-resnet18w16_toy-folder.py'),
+                '"distill cost" / "kept" as for detection'),
 }
 
 
@@ -177,7 +134,7 @@ def test(progress: PlanProgress, task: Task, cfg: Path, ckpt: Path, work_dir: Pa
     out = {label: metrics[key] for key, label in task.metrics}
     if 'selection/cost_fraction' in metrics:  # a learned selector's test-time decisions
         out['cost'] = metrics['selection/cost_fraction']
-        out['rates'] = [metrics[f'selection/rate_{n}'] for n in task.levels]
+        out['rates'] = [metrics[f'selection/rate_{n}'] for n in task.setup.levels]
         out['subsets'] = metrics['selection/distinct_subsets']
         out['mi'] = metrics.get('selection/group_mi')
     return out
@@ -190,88 +147,80 @@ def num_params(cfg: Path) -> float:
     return sum(p.numel() for p in model.parameters()) / 1e6
 
 
-def cached_teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Path,
-                   data: Path, *options: str) -> tuple[Path, float | None]:
-    """Train the teacher unless a checkpoint for this teacher config (resolved, with its
-    bases and ``options``) and these data files is cached."""
-    key = hashlib.sha1(Config.fromfile(task.teacher_cfg).pretty_text.encode())
-    key.update('\n'.join(map(str, options)).encode())
-    for path in sorted(data.glob(task.train_files)):
-        key.update(path.read_bytes())
-    prefix = 'toy-teacher' if task.key == 'det' else f'toy-teacher-{task.key}'
-    cached = cache / f'{prefix}-{key.hexdigest()[:12]}.pth'
-    if cached.exists():
-        progress.start(f'teacher: reusing {cached}')
-        progress.finish('cached', executed=False)
-        return cached, None
-    ckpt, seconds = train(progress, task.teacher_cfg, work_dir / 'teacher', *options)
-    cache.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ckpt, cached)
-    return cached, seconds
+def teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Path,
+            data: Path) -> tuple[Path, float | None]:
+    """The task's toy teacher, trained unless one for this teacher config and these data
+    files is in ``cache`` (:func:`rlpkd.benchmarking.teacher.cached_teacher`)."""
+    progress.start(f'teacher {task.setup.teacher}')
+    try:
+        ckpt, seconds = cached_teacher(task.setup, data, cache, work_dir / 'teacher',
+                                       progress.status)
+    except ToolError as err:
+        sys.exit(str(err))
+    progress.finish('ok' if seconds is not None else f'cached: {ckpt}',
+                    executed=seconds is not None)
+    return ckpt, seconds
 
 
 def table(task: Task, rows: list[dict]) -> str:
-    """Markdown table; the cost / kept columns only for a task with a learned selector."""
+    """Markdown table of the rows; the cost / kept columns are the RL row's decisions."""
     labels = [label for _, label in task.metrics]
-    rl = task.rl_cfg is not None
-    cols = ['model', 'params (M)', 'train (s)']
-    cols += ['distill cost', ' / '.join(task.levels) + ' kept', 'subsets',
-             'MI (bits)'] if rl else []
+    cols = ['model', 'params (M)', 'train (s)', 'distill cost',
+            ' / '.join(task.setup.levels) + ' kept', 'subsets', 'MI (bits)']
     head = '| ' + ' | '.join(cols + labels) + ' |\n' + '|---' * (len(cols) + len(labels))
+    digits = 3 if task.setup.coco else 2
     lines = []
     for r in rows:
-        train_s = 'cached' if r['train_s'] is None else f"{r['train_s']:.0f}"
-        digits = 3 if task.maker == 'det' else 2
-        cells = [r['name'], f"{r['params_m']:.2f}", train_s]
-        if rl:
-            cells.append('–' if r.get('cost') is None else f"{r['cost']:.3f}")
-            cells.append(' / '.join(f'{v:.2f}' for v in r['rates']) if r.get('rates') else '–')
-            cells.append(f"{r['subsets']:.0f}" if r.get('subsets') is not None else '–')
-            cells.append(f"{r['mi']:.3f}" if r.get('mi') is not None else '–')
+        cells = [r['name'], f"{r['params_m']:.2f}",
+                 'cached' if r['train_s'] is None else f"{r['train_s']:.0f}",
+                 '–' if r.get('cost') is None else f"{r['cost']:.3f}",
+                 ' / '.join(f'{v:.2f}' for v in r['rates']) if r.get('rates') else '–',
+                 f"{r['subsets']:.0f}" if r.get('subsets') is not None else '–',
+                 f"{r['mi']:.3f}" if r.get('mi') is not None else '–']
         cells += [f'{r[k]:.{digits}f}' for k in labels]
         lines.append('| ' + ' | '.join(cells) + ' |')
     return head + '|\n' + '\n'.join(lines) + '\n'
 
 
+def train_rows(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
+               cache: Path) -> list[dict]:
+    """Steps 1-3 and 5's training: data, teacher, student alone, uniform KD, RL; one row
+    each (``cfg``, ``ckpt``, ``train_s``, ``options`` to test it with)."""
+    run(progress, 'make_toy_data.py', task.setup.data_cmd, '--out', str(data),
+        log=work_dir / 'data.log')
+    data_opts = task.setup.data_options(data)
+    teacher_ckpt, teacher_s = teacher(progress, task, work_dir, cache, data)
+    distill_opts = (*data_opts, f'model.teacher_ckpt={teacher_ckpt}')
+    rl_opts = (*task.setup.data_options(data, learned=True), f'model.teacher_ckpt={teacher_ckpt}')
+    rows = [dict(name=task.names[0], cfg=task.config('teacher'), ckpt=teacher_ckpt,
+                 train_s=teacher_s, options=(*data_opts, 'randomness.seed=0'))]
+    for name, cfg, work, opts in (
+            (task.names[1], 'student', 'student', (*data_opts, 'randomness.seed=0')),
+            (task.names[2], 'uniform', 'distill', distill_opts),
+            ('student, RL-PyramidKD (λ = 0.5)', 'rl', 'rlpkd', rl_opts)):
+        ckpt, seconds = train(progress, task.config(cfg), work_dir / work, *opts)
+        rows.append(dict(name=name, cfg=task.config(cfg), ckpt=ckpt, train_s=seconds,
+                         options=opts))
+    rows[2]['cost'] = 1.0
+    return rows
+
+
 def run_task(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
              cache: Path) -> list[dict]:
-    """Steps 1-5 for one task; return its rows (teacher, student alone, KD[, RL])."""
+    """Steps 1-5 for one task; return its rows (teacher, student alone, KD, RL)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    run(progress, 'make_toy_data.py', task.maker, '--out', str(data),
-        log=work_dir / 'data.log')
-    data_opts = task.data_options(data)
-    teacher_ckpt, teacher_s = cached_teacher(progress, task, work_dir, cache, data,
-                                             *data_opts)
-    student_ckpt, student_s = train(progress, task.student_cfg, work_dir / 'student',
-                                    *data_opts)
-    distill_ckpt, distill_s = train(progress, task.distill_cfg, work_dir / 'distill',
-                                    *data_opts, f'model.teacher_ckpt={teacher_ckpt}')
-    rl_opts = [o.replace('test_evaluator.', 'test_evaluator.0.') for o in data_opts]
-    rl_opts.append(f'test_evaluator.1.group_file={data}/{task.groups_file}')
-    if task.rl_cfg is not None:
-        rl_ckpt, rl_s = train(progress, task.rl_cfg, work_dir / 'rlpkd', *rl_opts,
-                              f'model.teacher_ckpt={teacher_ckpt}')
+    rows = train_rows(progress, task, work_dir, data, cache)
     exported = work_dir / 'distilled_student.pth'
-    run(progress, 'export_student.py', str(distill_ckpt), str(exported),
+    run(progress, 'export_student.py', str(rows[2]['ckpt']), str(exported),
         log=work_dir / 'export.log')
-    rows = [dict(task=task.key, name=task.names[0], cfg=task.teacher_cfg, ckpt=teacher_ckpt,
-                 train_s=teacher_s),
-            dict(task=task.key, name=task.names[1], cfg=task.student_cfg, ckpt=student_ckpt,
-                 train_s=student_s),
-            dict(task=task.key, name=task.names[2], cfg=task.distill_cfg, ckpt=distill_ckpt,
-                 train_s=distill_s, cost=1.0)]
-    if task.rl_cfg is not None:
-        rows.append(dict(task=task.key, name='student, RL-PyramidKD (λ = 0.5)',
-                         cfg=task.rl_cfg, ckpt=rl_ckpt, train_s=rl_s))
     for row in rows:
-        distiller = row['cfg'] in (task.distill_cfg, task.rl_cfg)
-        opts = rl_opts if row['cfg'] == task.rl_cfg else data_opts
-        extra = f'model.teacher_ckpt={teacher_ckpt}' if distiller else 'randomness.seed=0'
         row.update(test(progress, task, row['cfg'], row['ckpt'],
-                        work_dir / f"test_{row['cfg'].stem}", *opts, extra))
-        row['params_m'] = num_params(task.student_cfg if distiller else row['cfg'])
-    exported_metrics = test(progress, task, task.student_cfg, exported, work_dir / 'test_exported',
-                            *data_opts)
+                        work_dir / f"test_{row['cfg'].stem}", *row.pop('options')))
+        distiller = row['cfg'] in (task.config('uniform'), task.config('rl'))
+        row['params_m'] = num_params(task.config('student') if distiller else row['cfg'])
+        row['task'] = task.key
+    exported_metrics = test(progress, task, task.config('student'), exported,
+                            work_dir / 'test_exported', *task.setup.data_options(data))
     if exported_metrics != {label: rows[2][label] for _, label in task.metrics}:
         sys.exit(f'{task.key}: exported student disagrees with the distiller: '
                  f'{exported_metrics}')
@@ -285,13 +234,14 @@ def main() -> None:
                         'det; seg and cls add about 9 min on 2 cores, 6 with cached '
                         'teachers)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--data', default=TASKS['det'].data, help='toy COCO data root')
+    parser.add_argument('--data', default=TASKS['det'].setup.data_root, help='toy COCO data root')
     parser.add_argument('--ins-data', default=None,
                         help='toy COCO data root of the instance task (default: --data)')
-    parser.add_argument('--seg-data', default=TASKS['seg'].data, help='toy ADE20K data root')
-    parser.add_argument('--cls-data', default=TASKS['cls'].data,
+    parser.add_argument('--seg-data', default=TASKS['seg'].setup.data_root,
+                        help='toy ADE20K data root')
+    parser.add_argument('--cls-data', default=TASKS['cls'].setup.data_root,
                         help='toy ImageNet-style data root')
-    parser.add_argument('--cache', default=str(Path.home() / '.cache' / 'rlpkd' / 'demo'),
+    parser.add_argument('--cache', default=str(DEFAULT_CACHE),
                         help='where the trained toy teachers are kept between runs')
     args = parser.parse_args()
     work_dir = ROOT / args.work_dir

@@ -24,20 +24,19 @@ from rlpkd.apis.cli import read_config
 from rlpkd.visualization.scalars import find_scalars_file, load_scalars
 
 from .launch import run_tool
-from .plan import CONFIGS, TASKS, Method
+from .plan import CONFIGS, TASKS
 from .progress import PlanProgress
 from .suite import prepare_data, prepare_teacher
 from .tables import format_cell, stats
 
 MAML_CONFIG = CONFIGS / 'maml' / 'maml_rlpkd_toy-det-seg-cls.py'
 STARTS = ('maml', 'scratch')
-_RL = Method('rl', 'RL-PyramidKD', 'lambda', '')  # options for a config with RL evaluators
 Paths = Tuple[Path, Path]  # (data, teacher)
 
 
 def task_options(key: str, data: Path, teacher: Path) -> Dict[str, str]:
     """Options pointing task ``key``'s RL-PyramidKD config at its data and teacher."""
-    opts = dict(o.split('=', 1) for o in TASKS[key].data_options(data, _RL))
+    opts = dict(o.split('=', 1) for o in TASKS[key].data_options(data, learned=True))
     opts['model.teacher_ckpt'] = str(teacher)
     return opts
 

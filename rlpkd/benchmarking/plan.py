@@ -32,6 +32,8 @@ class Method:
         options: ``--cfg-options`` on top of the data / teacher / seed options.
         retrain: NAS only: the retrain config, given ``model.selector.levels_from``.
         lam: λ of an RL run of the sweep.
+        imports: modules the run's config imports besides ``rlpkd`` (``custom_imports``),
+            e.g. ``('rlpkd.benchmarking.parts',)`` for benchmark-only components.
     """
 
     key: str
@@ -41,6 +43,7 @@ class Method:
     options: Tuple[str, ...] = ()
     retrain: Optional[str] = None
     lam: Optional[float] = None
+    imports: Tuple[str, ...] = ()
 
     @property
     def learned(self) -> bool:
@@ -62,6 +65,9 @@ class TaskSetup:
     ``gradnorm_param``: GradNorm's shared layer (the student's first stage).
     ``full`` / ``full_nas``: the full-scale configs (``uniform``, ``gradnorm``, ``rl``;
     NAS method -> (search, retrain)) that ``tools/benchmark.py --full`` prints.
+    ``data_root``: the toy data's default root (``tools/demo.py``); ``train_files``: the
+    glob under it of the files the teacher trains on (the teacher cache hashes them,
+    :mod:`rlpkd.benchmarking.teacher`).
     """
 
     key: str
@@ -78,6 +84,8 @@ class TaskSetup:
     clip_grad: float
     gradnorm_param: str = 'student.backbone.layer1'
     coco: bool = False
+    data_root: str = ''
+    train_files: str = ''
     full: Dict[str, str] = field(default_factory=dict)
     full_nas: Dict[str, Tuple[str, str]] = field(default_factory=dict)
 
@@ -88,12 +96,12 @@ class TaskSetup:
     def path(self, config: str) -> Path:
         return CONFIGS / config
 
-    def data_options(self, data: Path, method: Optional[Method] = None) -> List[str]:
-        """Options pointing a config of this task at ``data`` (``method``: the run's
-        method, None for the teacher)."""
+    def data_options(self, data: Path, learned: bool = False) -> List[str]:
+        """Options pointing a config of this task at ``data``; ``learned``: the config
+        of a learned selector, whose ``test_evaluator`` is ``[task metric,
+        LevelSelectionMetric]``."""
         opts = [f'{loader}.dataset.data_root={data}/'
                 for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')]
-        learned = method is not None and method.learned
         if self.coco:
             ann = f'{data}/annotations/instances_val.json'
             opts += [f'val_evaluator.ann_file={ann}',
@@ -188,6 +196,7 @@ TASKS: Dict[str, TaskSetup] = {
         (('coco/bbox_mAP', 'mAP'), ('coco/bbox_mAP_50', 'AP50'), ('coco/bbox_mAP_75', 'AP75'),
          ('coco/bbox_mAP_s', 'AP_s'), ('coco/bbox_mAP_m', 'AP_m'), ('coco/bbox_mAP_l', 'AP_l')),
         ('P2', 'P3', 'P4', 'P5'), 'annotations/instances_val.json', clip_grad=3.0, coco=True,
+        data_root='data/toy_coco', train_files='annotations/instances_train.json',
         full=dict(uniform='faster_rcnn/kd-uniform_faster-rcnn_r101-r50_fpn_1x_coco.py',
                   gradnorm='faster_rcnn/kd-gradnorm_faster-rcnn_r101-r50_fpn_1x_coco.py',
                   rl='faster_rcnn/rlpkd_faster-rcnn_r101-r50_fpn_40e_coco.py'),
@@ -199,6 +208,7 @@ TASKS: Dict[str, TaskSetup] = {
         f'deeplabv3plus/kd-uniform_{SEG_MODEL}.py', f'deeplabv3plus/rlpkd_{SEG_MODEL}.py',
         _nas(SEG_MODEL), (('mIoU', 'mIoU'), ('aAcc', 'aAcc'), ('mAcc', 'mAcc')),
         ('res2', 'res3', 'res4', 'res5'), 'size_groups.json', clip_grad=3.0,
+        data_root='data/toy_ade', train_files='annotations/training/*.png',
         full=dict(uniform='deeplabv3plus/kd-uniform_deeplabv3plus_r101-r50-d8_4xb4-80k_'
                           'ade20k-512x512.py')),
     'cls': TaskSetup(
@@ -208,5 +218,18 @@ TASKS: Dict[str, TaskSetup] = {
         _nas(CLS_MODEL), (('accuracy/top1', 'top-1'), ),
         # uniform KD's gradient norm: 13 at the start, median 5.5 later (10-iteration means)
         ('res2', 'res3', 'res4', 'res5'), 'size_groups.json', clip_grad=5.0,
+        data_root='data/toy_folder', train_files='train/*/*.png',
         full=dict(uniform='resnet/kd-uniform_resnet101-resnet50_8xb32_in1k.py')),
 }
+
+INS_MODEL = 'mask-rcnn_r18w32-r18w16_fpn_toy-coco'
+#: the benchmark's tasks and Mask R-CNN (toy instance segmentation on the detection data,
+#: which has no NAS configs): the tasks of ``tools/demo.py``
+TOY_TASKS: Dict[str, TaskSetup] = {**TASKS, 'ins': TaskSetup(
+    'ins', 'Instance segmentation: Mask R-CNN R18-w32 FPN128 -> R18-w16 FPN64, toy COCO',
+    'det', 'mask_rcnn/mask-rcnn_r18-w32_fpn_toy-coco.py',
+    'mask_rcnn/mask-rcnn_r18-w16_fpn_toy-coco.py', f'mask_rcnn/kd-uniform_{INS_MODEL}.py',
+    f'mask_rcnn/rlpkd_{INS_MODEL}.py', {},
+    (('coco/segm_mAP', 'mask mAP'), ('coco/bbox_mAP', 'bbox mAP')), ('P2', 'P3', 'P4', 'P5'),
+    'annotations/instances_val.json', clip_grad=3.0, coco=True, data_root='data/toy_coco',
+    train_files='annotations/instances_train.json')}

@@ -21,6 +21,8 @@ from .launch import ToolError, run_tool
 from .plan import Method, TaskSetup
 
 RESULT = 'result.json'
+#: a learned run's test-time decisions, one JSON line per image (``LevelSelectionMetric``)
+DECISIONS = 'decisions.jsonl'
 
 
 class RunContext:
@@ -44,17 +46,31 @@ class RunContext:
     def run_dir(self, method: Method, seed: int) -> Path:
         return self.root / method.key / f'seed_{seed}'
 
-    def train(self, config: str, work: Path, options: Sequence[str]) -> float:
+    def config_file(self, method: Method, config: str, work: Path,
+                    name: str = 'config.py') -> Path:
+        """The file a run of ``method`` trains and tests: the task's ``config``, or,
+        when the method imports modules, ``work/<name>`` inheriting it with those
+        ``custom_imports`` (``--cfg-options`` cannot import: mmengine imports a config's
+        modules when it reads the file)."""
+        path = self.task.path(config)
+        if not method.imports:
+            return path
+        work.mkdir(parents=True, exist_ok=True)
+        wrapper = work / name
+        wrapper.write_text(f"_base_ = ['{path}']\ncustom_imports = dict(imports="
+                           f"{['rlpkd', *method.imports]!r}, allow_failed_imports=False)\n")
+        return wrapper
+
+    def train(self, config: Path, work: Path, options: Sequence[str]) -> float:
         """Train ``config`` into ``work``; returns the wall time (s)."""
-        return run_tool('train.py', [self.task.path(config), '--work-dir', work,
-                                     '--cfg-options', *options],
+        return run_tool('train.py', [config, '--work-dir', work, '--cfg-options', *options],
                         work / 'train.log', self.on_progress)
 
-    def test(self, config: str, work: Path, options: Sequence[str]) -> dict:
+    def test(self, config: Path, work: Path, options: Sequence[str]) -> dict:
         """Test the last checkpoint of ``work``; returns the test's ``metrics.json``."""
         ckpt = (work / 'last_checkpoint').read_text().strip()
-        run_tool('test.py', [self.task.path(config), ckpt, '--work-dir', work / 'test',
-                             '--cfg-options', *options], work / 'test.log', self.on_progress)
+        run_tool('test.py', [config, ckpt, '--work-dir', work / 'test', '--cfg-options',
+                             *options], work / 'test.log', self.on_progress)
         return json.loads((work / 'test' / 'metrics.json').read_text())
 
 
@@ -101,23 +117,24 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
     record = dict(key=method.key, method=method.label, family=method.family,
                   **{'lambda': method.lam}, seed=seed, main_metric=ctx.task.main_metric,
                   status='failed', metrics={}, cost=None, train_s=None, search_s=None)
-    options = [*ctx.task.data_options(ctx.data, method), f'randomness.seed={seed}',
+    options = [*ctx.task.data_options(ctx.data, method.learned), f'randomness.seed={seed}',
                *method.options, *ctx.options]
     if method.distilled:
         options.append(f'model.teacher_ckpt={ctx.teacher}')
     try:
-        config = method.config
+        config = ctx.config_file(method, method.config, work)
         if method.retrain is not None:
             search = work / 'search'
             record['search_s'] = ctx.train(
-                method.config, search, [*options, *ctx.task.search_options(ctx.data)])
+                config, search, [*options, *ctx.task.search_options(ctx.data)])
             record['search_result'] = json.loads((search / 'search_result.json').read_text())
             record['search_cost'] = json.loads((search / 'search_cost.json').read_text())
             record['cost'] = record['search_result']['cost']
-            config = method.retrain
+            config = ctx.config_file(method, method.retrain, work, 'retrain_config.py')
             options.append(f'model.selector.levels_from={search}/search_result.json')
         record['train_s'] = ctx.train(config, work, options)
-        record['metrics'] = ctx.test(config, work, options)
+        dump = [f'test_evaluator.1.dump_file={work / DECISIONS}'] if method.learned else []
+        record['metrics'] = ctx.test(config, work, [*options, *dump])
     except ToolError as err:
         record['error'] = f'{err.log} ({err.tail.strip().splitlines()[-1][:200]})'
         return record

@@ -1,18 +1,20 @@
-"""Train / test runs of the toy-detection studies, through the real ``tools/*.py``.
+"""The toy-detection studies' methods, on the benchmark's one engine.
 
-A run is one config trained with one seed and tested on the val set; its
-``result.json`` (method, seed, train seconds, test metrics) makes it reusable: a
-benchmark run again skips every finished run. Used by ``benchmarks/known_answer.py``
-and ``benchmarks/toy_detection_seeds.py``; the tables are mean ± std over seeds. Their
-benchmark-only components are registered by ``custom_imports`` of
-``rlpkd.benchmarking.parts``.
+``benchmarks/known_answer.py`` and ``benchmarks/toy_detection_seeds.py`` compare methods
+that are not rows of ``tools/benchmark.py``'s tables (hand-picked subsets, controls,
+reward variants, the known-answer benchmark's corrupted teacher). Each is a
+:class:`~rlpkd.benchmarking.plan.Method` of the detection task
+(:data:`~rlpkd.benchmarking.plan.TASKS` ``['det']``), run by
+:func:`~rlpkd.benchmarking.suite.run_plan` like every benchmark run: through the real
+tools, one ``result.json`` per finished run (reused), the test-time decisions of a
+learned run in its ``decisions.jsonl``. Their benchmark-only components are imported
+by the runs' configs (``custom_imports`` of ``rlpkd.benchmarking.parts``).
 """
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import Dict, List, Sequence
 
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -20,83 +22,42 @@ from mmengine.runner import Runner, load_checkpoint
 
 from rlpkd.registry import MODELS
 
-from .launch import run_tool
+from .plan import TASKS, Method
+from .runner import DECISIONS
 from .tables import format_cell, stats
 
-CFG = Path(__file__).resolve().parents[2] / 'configs' / 'faster_rcnn'
-TEACHER = CFG / 'faster-rcnn_r18-w32_fpn_toy-coco.py'
-UNIFORM = CFG / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
-RL = CFG / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
-LEVELS = ('P2', 'P3', 'P4', 'P5')
+DET = TASKS['det']
+LEVELS = DET.levels
+#: every study run: no validation during training, one checkpoint at the end
+RUN_OPTIONS = ('train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=1000')
+PARTS = ('rlpkd.benchmarking.parts', )
 
 
-def tool(name: str, *args, log: Path) -> None:
-    """Run ``tools/<name>`` with this interpreter; raise
-    :class:`rlpkd.benchmarking.ToolError` on failure naming the log."""
-    run_tool(name, args, log)
-
-
-def data_options(data: Path, rl: bool) -> list[str]:
-    """``--cfg-options`` pointing a toy detection config at ``data`` (no val during
-    training, one checkpoint at the end)."""
-    ann = f'{data}/annotations/instances_val.json'
-    opts = [f'{k}_dataloader.dataset.data_root={data}/' for k in ('train', 'val', 'test')]
-    opts += [f'val_evaluator.ann_file={ann}',
-             f"test_evaluator{'.0' if rl else ''}.ann_file={ann}",
-             'train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=1000']
-    return opts
-
-
-def schedule_options(rl: bool, epochs: int) -> list[str]:
-    """``epochs`` in total; an RL run splits them into its three phases."""
-    if not rl:
+def epochs_options(config: str, epochs: int) -> List[str]:
+    """``epochs`` in total; a run of the RL config splits them into its three phases."""
+    if config != DET.rl:
         return [f'train_cfg.max_epochs={epochs}']
     third = epochs // 3
     return [f'train_cfg.phases.{i}.epochs={n}'
             for i, n in enumerate((third, third, epochs - 2 * third))]
 
 
-def train_teacher(work: Path, data: Path) -> Path:
-    """The toy teacher on ``data`` (12 epochs), trained once under ``work/teacher``."""
-    teacher = work / 'teacher' / 'epoch_12.pth'
-    if not teacher.exists():
-        tool('train.py', TEACHER, '--work-dir', work / 'teacher', '--cfg-options',
-             *data_options(data, False)[:-2], log=work / 'teacher.log')
-    return teacher.resolve()
+def study_methods(table: Dict[str, tuple], epochs: int,
+                  names: Sequence[str]) -> List[Method]:
+    """The :class:`Method` of each ``label -> (config, options)`` of ``table`` named in
+    ``names``, trained for ``epochs``. A run of the RL config (its ``test_evaluator``
+    is ``[CocoMetric, LevelSelectionMetric]``) is a learned run (family
+    ``ablation``), whatever its selector; the others are family ``fixed``."""
+    return [Method(''.join(c if c.isalnum() else '_' for c in label), label,
+                   'ablation' if config == DET.rl else 'fixed', config,
+                   (*options, *epochs_options(config, epochs)), imports=PARTS)
+            for label, (config, options) in table.items() if label in names]
 
 
-def train_and_test(work: Path, method: str, seed: int, base_cfg: Path, options: Sequence[str],
-                   epochs: int, test_options: Sequence[str] = (),
-                   imports: Sequence[str] = ('rlpkd', ),
-                   post: Optional[Callable[[Path], dict]] = None) -> dict:
-    """Train ``base_cfg`` + ``options`` for ``epochs`` with ``seed``, test the last
-    checkpoint; reuse ``work/result.json`` when it exists.
-
-    ``imports`` become the config's ``custom_imports`` (a config file, not
-    ``--cfg-options``, so that mmengine imports benchmark parts); ``post(work)`` adds
-    entries to the result (e.g. read from the decisions the test dumped).
-    """
-    done = work / 'result.json'
-    if done.exists():
-        return json.loads(done.read_text())
-    work.mkdir(parents=True, exist_ok=True)
-    config = work / 'config.py'
-    config.write_text(f"_base_ = ['{base_cfg}']\ncustom_imports = dict(imports="
-                      f"{list(imports)!r}, allow_failed_imports=False)\n")
-    opts = [*options, f'randomness.seed={seed}',
-            *schedule_options(base_cfg == RL, epochs)]
-    start = time.time()
-    tool('train.py', config, '--work-dir', work, '--cfg-options', *opts,
-         log=work / 'train.log')
-    train_s = time.time() - start
-    tool('test.py', config, work / f'epoch_{epochs}.pth', '--work-dir', work / 'test',
-         '--cfg-options', *opts, *test_options, log=work / 'test.log')
-    metrics = json.loads((work / 'test' / 'metrics.json').read_text())
-    result = dict(method=method, seed=seed, train_s=train_s, metrics=metrics)
-    if post is not None:
-        result.update(post(work))
-    done.write_text(json.dumps(result, indent=1))
-    return result
+def decisions(root: Path, method: Method, seed: int) -> List[dict]:
+    """The test-time decisions of a learned run (one record per val image)."""
+    path = root / method.key / f'seed_{seed}' / DECISIONS
+    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def mean_std(values: Sequence[float]) -> str:

@@ -16,6 +16,7 @@ from .plan import Method, TaskSetup
 from .progress import PlanProgress
 from .runner import RunContext, execute, finished
 from .tables import failures_markdown, table_json, table_markdown, task_tables, wall_s
+from .teacher import cached_teacher
 
 
 def prepare_data(task: TaskSetup, root: Path, data: Optional[Path], suffix: str = '') -> Path:
@@ -37,9 +38,11 @@ def prepare_data(task: TaskSetup, root: Path, data: Optional[Path], suffix: str 
 
 
 def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[Path],
-                    progress: PlanProgress, suffix: str = '') -> Path:
-    """``teacher`` when given (must exist), else the toy teacher trained (once, seed 0)
-    under ``root/teacher<suffix>``.
+                    progress: PlanProgress, suffix: str = '',
+                    cache: Optional[Path] = None) -> Path:
+    """``teacher`` when given (must exist), else the task's toy teacher from ``cache``
+    (default: ``root/teacher<suffix>``), trained there once if it is not
+    (:func:`rlpkd.benchmarking.teacher.cached_teacher`).
 
     Raises:
         FileNotFoundError: ``--teacher`` does not exist.
@@ -50,14 +53,8 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[P
                                     f'checkpoint {teacher}')
         return teacher.resolve()
     work = root / f'teacher{suffix}'
-    done = work / 'teacher.pth'
-    if not done.exists():
-        progress.status(f'training the teacher ({task.teacher})')
-        run_tool('train.py', [task.path(task.teacher), '--work-dir', work, '--cfg-options',
-                              *task.data_options(data), 'randomness.seed=0'],
-                 work / 'train.log', progress.status)
-        Path((work / 'last_checkpoint').read_text().strip()).rename(done)
-    return done.resolve()
+    progress.status(f'the teacher ({task.teacher})')
+    return cached_teacher(task, data, cache or work, work, progress.status)[0]
 
 
 def header(task: TaskSetup, seeds: Sequence[int], command: str, records: List[dict]) -> str:
@@ -87,15 +84,17 @@ def write_outputs(task: TaskSetup, root: Path, records: List[dict], seeds: Seque
 def run_plan(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root: Path,
              data: Optional[Path] = None, teacher: Optional[Path] = None,
              options: Sequence[str] = (), live: Optional[bool] = None,
-             after_run: Optional[Callable[[List[dict]], object]] = None) -> List[dict]:
+             after_run: Optional[Callable[[List[dict]], object]] = None,
+             cache: Optional[Path] = None) -> List[dict]:
     """Run (or reuse) every ``plan`` method with every seed under ``root``; returns the
     records (a failed run is recorded, and the others go on). ``after_run(records)`` is
-    called after every run."""
+    called after every run; ``cache``: where the toy teacher is looked up and kept when
+    no ``teacher`` is given (:func:`prepare_teacher`)."""
     root.mkdir(parents=True, exist_ok=True)
     records: List[dict] = []
     with PlanProgress(len(plan) * len(seeds), live=live) as progress:
         data = prepare_data(task, root, data)
-        teacher = prepare_teacher(task, root, data, teacher, progress)
+        teacher = prepare_teacher(task, root, data, teacher, progress, cache=cache)
         ctx = RunContext(task, root, data, teacher, options, progress.status)
         for seed in seeds:
             for method in plan:

@@ -1,22 +1,16 @@
 """Learners: turn what a learned selector experienced into updates of its parameters.
 
-- :mod:`~rlpkd.learners.experience`: typed experience records (``PolicyExperience``);
+- :mod:`~rlpkd.learners.experience`: every typed experience record (``PolicyExperience``,
+  ``ArchitectureExperience``, ``FitnessExperience``);
 - :mod:`~rlpkd.learners.base`: the ``Learner`` interface;
 - :mod:`~rlpkd.learners.ppo`: ``PPOLearner`` (RL-PyramidKD);
 - :mod:`~rlpkd.learners.architecture`: ``ArchitectureLearner`` (DARTS-LS / GDAS-LS, the
   unrolled hypergradient) and ``EvolutionLearner`` (EA-LS, regularised evolution).
 """
+from .architecture import ArchitectureLearner, EvolutionLearner
 from .base import Learner
-from .experience import Experience, PolicyExperience
+from .experience import ArchitectureExperience, Experience, FitnessExperience, PolicyExperience
 from .ppo import PPOLearner
 
-__all__ = ['Experience', 'PolicyExperience', 'Learner', 'PPOLearner']
-from .architecture import (  # noqa: E402
-    ArchitectureExperience,
-    ArchitectureLearner,
-    EvolutionLearner,
-    FitnessExperience,
-)
-
-__all__ += ['ArchitectureExperience', 'ArchitectureLearner', 'EvolutionLearner',
-            'FitnessExperience']
+__all__ = ['ArchitectureExperience', 'ArchitectureLearner', 'EvolutionLearner', 'Experience',
+           'FitnessExperience', 'Learner', 'PPOLearner', 'PolicyExperience']

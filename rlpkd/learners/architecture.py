@@ -18,34 +18,17 @@ it to the evolution and sets the next proposal (and the fittest so far) in the s
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Dict, Sequence
 
 import torch
-from torch import Tensor
 
 from rlpkd.nas.evolution import Individual, Proposal, RegularizedEvolution, genome_weights
 from rlpkd.registry import LEARNERS
 from rlpkd.utils import mean_over_ranks
 
 from .base import Learner
-from .experience import Experience
-
-
-@dataclass
-class ArchitectureExperience(Experience):
-    """Architecture steps recorded by an architecture selector.
-
-    Attributes:
-        hypergradient: ``[N, L, 2]`` the unrolled hypergradient ``∇_α L_val(w')`` of
-            each step (at the α of the step; without the cost regulariser).
-        val_loss: ``[N]`` the held-out task loss at the virtually stepped weights ``w'``.
-        weights: ``[N, L]`` the level weights ``r(α)`` of the weight step.
-    """
-
-    hypergradient: Tensor
-    val_loss: Tensor
-    weights: Tensor
+from .experience import ArchitectureExperience, FitnessExperience
 
 
 @LEARNERS.register_module()
@@ -98,22 +81,6 @@ class ArchitectureLearner(Learner):
     def load_state_dict(self, state: dict) -> None:
         super().load_state_dict(state)
         self.optimizer.load_state_dict(state['optimizer'])
-
-
-@dataclass
-class FitnessExperience(Experience):
-    """Evaluated candidates of an evolution selector.
-
-    Attributes:
-        weights: ``[N, L]`` the candidate's level weights.
-        val_loss: ``[N]`` the student's mean held-out task loss after the candidate's
-            proxy training (this rank's held-out batches).
-        cost: ``[N]`` the cost fraction of the levels the candidate distils.
-    """
-
-    weights: Tensor
-    val_loss: Tensor
-    cost: Tensor
 
 
 @LEARNERS.register_module()

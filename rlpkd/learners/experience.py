@@ -1,4 +1,7 @@
-"""Typed records of what a learned selector experienced, for its learner.
+"""Typed records of what a learned selector experienced, for its learner: every type.
+
+``PolicyExperience`` (RL-PyramidKD), ``ArchitectureExperience`` (DARTS-LS / GDAS-LS),
+``FitnessExperience`` (EA-LS).
 
 A record holds N samples (the first dimension of every field). Records of several
 training steps are concatenated by the learner before an update, and the pending ones
@@ -81,3 +84,35 @@ class PolicyExperience(Experience):
                        values=self.baselines if baselines is None else baselines,
                        log_probs=self.log_probs, dones=torch.ones_like(rewards))
         return {k: v[None] for k, v in rollout.items()}
+
+
+@dataclass
+class ArchitectureExperience(Experience):
+    """Architecture steps recorded by an architecture selector.
+
+    Attributes:
+        hypergradient: ``[N, L, 2]`` the unrolled hypergradient ``∇_α L_val(w')`` of
+            each step (at the α of the step; without the cost regulariser).
+        val_loss: ``[N]`` the held-out task loss at the virtually stepped weights ``w'``.
+        weights: ``[N, L]`` the level weights ``r(α)`` of the weight step.
+    """
+
+    hypergradient: Tensor
+    val_loss: Tensor
+    weights: Tensor
+
+
+@dataclass
+class FitnessExperience(Experience):
+    """Evaluated candidates of an evolution selector.
+
+    Attributes:
+        weights: ``[N, L]`` the candidate's level weights.
+        val_loss: ``[N]`` the student's mean held-out task loss after the candidate's
+            proxy training (this rank's held-out batches).
+        cost: ``[N]`` the cost fraction of the levels the candidate distils.
+    """
+
+    weights: Tensor
+    val_loss: Tensor
+    cost: Tensor

@@ -23,6 +23,7 @@ def test_known_answer_benchmark_writes_its_results(tmp_path):
     assert [r['method'] for r in records] == ['group oracle', 'RL-PyramidKD, gap reward']
     rl = records[1]
     assert 0.0 <= rl['match'] <= 1.0 and 'coco/bbox_mAP' in rl['metrics']
-    config = (tmp_path / 'work' / 'group_oracle_s0' / 'config.py').read_text()
-    assert 'rlpkd.benchmarking.parts' in config
+    run = tmp_path / 'work' / 'noise' / 'group_oracle' / 'seed_0'
+    assert 'rlpkd.benchmarking.parts' in (run / 'config.py').read_text()
+    assert (run / 'result.json').is_file()  # a finished run, reused by a second call
     assert '| group oracle |' in out.with_suffix('.md').read_text()

@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from rlpkd.learners.architecture import EvolutionLearner, FitnessExperience
+from rlpkd.learners import EvolutionLearner, FitnessExperience
 from rlpkd.models.selectors import EvolutionSelector, SelectionContext
 from rlpkd.nas.evolution import genome_weights
 from rlpkd.testing import build_distiller, det_batch

@@ -35,7 +35,7 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch import Tensor, nn
 
-from rlpkd.learners.architecture import ArchitectureExperience
+from rlpkd.learners.experience import ArchitectureExperience
 from rlpkd.nas.architecture import LevelArchitecture, derive_subset
 from rlpkd.nas.unrolled import finite_difference_hypergradient, unrolled_hypergradient
 from rlpkd.pyramid.cost_model import LevelCostModel

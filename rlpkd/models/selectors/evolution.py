@@ -12,7 +12,7 @@ EA-LS searches per-level distillation-loss weights (one of ``choices`` per level
 - the loop hands the held-out batches to :meth:`record_validation` (the student's task
   loss, eval mode, a fixed seed: every candidate is scored on the same images with the
   same proposal / RoI sampling), and :meth:`collect_experience` returns the mean as a
-  :class:`~rlpkd.learners.architecture.FitnessExperience`, from which the learner computes the
+  :class:`~rlpkd.learners.experience.FitnessExperience`, from which the learner computes the
   fitness and proposes the next candidate.
 
 Modes: ``'search'`` (the candidate), ``'derived'`` (the fittest weights so far, set by
@@ -26,7 +26,7 @@ from typing import List, Optional, Sequence
 import torch
 from torch import Tensor, nn
 
-from rlpkd.learners.architecture import FitnessExperience
+from rlpkd.learners.experience import FitnessExperience
 from rlpkd.nas.evolution import DEFAULT_CHOICES
 from rlpkd.pyramid.cost_model import LevelCostModel
 from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
