@@ -183,10 +183,11 @@ def table(task: Task, rows: list[dict]) -> str:
 
 
 def train_rows(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
-               cache: Path) -> list[dict]:
-    """Steps 1-3 and 5's training: data, teacher, student alone, uniform KD, RL; one row
-    each (``cfg``, ``ckpt``, ``train_s``, ``options`` to test it with)."""
-    run(progress, 'make_toy_data.py', task.setup.data_cmd, '--out', str(data),
+               cache: Path, sizes: tuple[str, ...] = ()) -> list[dict]:
+    """Steps 1-3 and 5's training: data (``sizes``: ``make_toy_data.py`` size flags),
+    teacher, student alone, uniform KD, RL; one row each (``cfg``, ``ckpt``, ``train_s``,
+    ``options`` to test it with)."""
+    run(progress, 'make_toy_data.py', task.setup.data_cmd, '--out', str(data), *sizes,
         log=work_dir / 'data.log')
     data_opts = task.setup.data_options(data)
     teacher_ckpt, teacher_s = teacher(progress, task, work_dir, cache, data)
@@ -206,10 +207,10 @@ def train_rows(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
 
 
 def run_task(progress: PlanProgress, task: Task, work_dir: Path, data: Path,
-             cache: Path) -> list[dict]:
+             cache: Path, sizes: tuple[str, ...] = ()) -> list[dict]:
     """Steps 1-5 for one task; return its rows (teacher, student alone, KD, RL)."""
     work_dir.mkdir(parents=True, exist_ok=True)
-    rows = train_rows(progress, task, work_dir, data, cache)
+    rows = train_rows(progress, task, work_dir, data, cache, sizes)
     exported = work_dir / 'distilled_student.pth'
     run(progress, 'export_student.py', str(rows[2]['ckpt']), str(exported),
         log=work_dir / 'export.log')
@@ -243,7 +244,13 @@ def main() -> None:
                         help='toy ImageNet-style data root')
     parser.add_argument('--cache', default=str(DEFAULT_CACHE),
                         help='where the trained toy teachers are kept between runs')
+    parser.add_argument('--num-train', type=int, help='training images of every task\'s toy '
+                        'data (default: the task\'s, as in the tables\' captions)')
+    parser.add_argument('--num-val', type=int, help='validation images, likewise')
     args = parser.parse_args()
+    sizes = tuple(str(v) for flag, n in (('--num-train', args.num_train),
+                                         ('--num-val', args.num_val))
+                  if n is not None for v in (flag, n))
     work_dir = ROOT / args.work_dir
     work_dir.mkdir(parents=True, exist_ok=True)
     roots = {'det': args.data, 'ins': args.ins_data or args.data, 'seg': args.seg_data,
@@ -255,12 +262,15 @@ def main() -> None:
             task, task_start = TASKS[key], time.time()
             # Detection keeps its original layout (work_dirs/demo/...); the others nest.
             task_dir = work_dir if key == 'det' else work_dir / key
-            rows = run_task(progress, task, task_dir, ROOT / roots[key], Path(args.cache))
+            rows = run_task(progress, task, task_dir, ROOT / roots[key], Path(args.cache),
+                            sizes)
             all_rows += rows
-            sections.append(f'### {task.title}\n\n{task.setting}; '
+            setting = task.setting + (f' (data sizes overridden: {" ".join(sizes)})'
+                                      if sizes else '')
+            sections.append(f'### {task.title}\n\n{setting}; '
                             f'{time.time() - task_start:.0f} s wall.\n\n' + table(task, rows))
     text = ('Toy-scale CPU numbers (2 cores), made by `python tools/demo.py --tasks '
-            + ' '.join(k for k in TASKS if k in args.tasks) + '`. The exported '
+            + ' '.join([*(k for k in TASKS if k in args.tasks), *sizes]) + '`. The exported '
             'uniform-KD student checkpoints reproduce the distilled metrics exactly.\n\n'
             + '\n'.join(sections) + f'\nTotal wall time: {time.time() - start:.0f} s.\n')
     print('\n' + text)
