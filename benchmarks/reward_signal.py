@@ -1,8 +1,8 @@
 """Does a reward tell the known answer apart? Rewards of candidate selections per image.
 
-On the known-answer benchmark (``known_answer_parts.py``: one teacher level is noise for
-each size group) a reward can only teach per-sample choices if, on a given image, it
-scores the known answer above the alternatives. This scores, on every val image of a
+On the known-answer benchmark (``rlpkd/benchmarking/parts/known_answer.py``: one teacher
+level is noise for each size group) a reward can only teach per-sample choices if, on a
+given image, it scores the known answer above the alternatives. This scores, on every val image of a
 finished known-answer run (its trained student, its corrupted teacher), the candidate
 selections *all levels*, *drop P2*, *drop P5*, *drop both* (one of them is the image's
 known answer) with each

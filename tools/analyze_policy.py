@@ -126,10 +126,9 @@ def set_selection_dump(cfg: Config, dump_file: Path) -> tuple[str, ...]:
     return tuple(found[0].get('level_names', DEFAULT_LEVELS))
 
 
-def run_test(cfg: Config, checkpoint: str) -> Any:
-    """Test ``checkpoint`` as ``tools/test.py`` does; return the test dataset."""
+def run_test(cfg: Config) -> Any:
+    """Test ``cfg.load_from`` as ``tools/test.py`` does; return the test dataset."""
     check_annotation_files(cfg, ('test_dataloader', ))
-    cfg.load_from = checkpoint
     runner = cli.build_runner(cfg)
     runner.test()
     return runner.test_loop.dataloader.dataset
@@ -176,8 +175,9 @@ def main(argv: Sequence[str] | None = None) -> list[Path]:
     level_names = set_selection_dump(cfg, out.resolve() / 'decisions.jsonl')
     # find the training log before this test run adds a timestamped folder of its own
     scalars_file = find_scalars_file(args.log_dir or Path(args.checkpoint).parent)
+    cfg.load_from = args.checkpoint  # before the guard, which names it CKPT
     with cli.checkpoint_guard(cfg, args.trust_checkpoint, 'CKPT'):
-        dataset = run_test(cfg, args.checkpoint)
+        dataset = run_test(cfg)
     cli.finish_distributed()
     if not is_main_process():
         return []

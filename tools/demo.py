@@ -11,7 +11,7 @@ For each task of ``--tasks`` (default: ``det``; ``--tasks det ins seg cls`` for 
 1. generate the toy data (deterministic) with ``tools/make_toy_data.py``;
 2. train the toy teacher, or reuse the one cached for the same configs and data;
 3. train the student alone (baseline) and with uniform pyramid KD, same schedule;
-4. evaluate all three with the task's metric via ``tools/test.py``; check that the
+4. evaluate all four with the task's metric via ``tools/test.py``; check that the
    exported student checkpoint reproduces the distilled model's metrics;
 5. where the task has an RL-PyramidKD config (every task), train it (phases 1-3) on the
    same data and report its metric, the fraction of the distillation cost its policy
@@ -255,6 +255,10 @@ def main() -> None:
     work_dir.mkdir(parents=True, exist_ok=True)
     roots = {'det': args.data, 'ins': args.ins_data or args.data, 'seg': args.seg_data,
              'cls': args.cls_data}
+    if sizes:  # smaller data must not overwrite the default toy data the configs read
+        defaults = {t.setup.data_root for t in TASKS.values()}
+        tag = '-'.join(sizes).replace('--', '')
+        roots = {k: f'{v}-{tag}' if v in defaults else v for k, v in roots.items()}
     start, sections, all_rows = time.time(), [], []
     keys = [k for k in TASKS if k in args.tasks]
     with PlanProgress(STEPS_PER_TASK * len(keys)) as progress:

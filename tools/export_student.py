@@ -20,7 +20,7 @@ except ImportError:  # run from a checkout without ``pip install``
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import rlpkd  # noqa: F401
 
-from rlpkd.apis.cli import add_trust_arg
+from rlpkd.apis.cli import add_trust_arg, read_config
 from rlpkd.apis.export import export_checkpoint, student_config
 from rlpkd.utils.checkpoint_io import checkpoint_keys, trusted_checkpoints
 
@@ -44,8 +44,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     # the config first: a config that cannot be exported leaves no half-done export
     cfg = None if args.config is None else student_config(args.config)
-    with trusted_checkpoints(args.trust_checkpoint), \
-            checkpoint_keys({args.checkpoint: 'CHECKPOINT'}):
+    trusted = args.trust_checkpoint or (
+        args.config is not None and read_config(args.config).get('trust_checkpoint') is True)
+    with trusted_checkpoints(trusted), checkpoint_keys({args.checkpoint: 'CHECKPOINT'}):
         out = export_checkpoint(args.checkpoint, args.out)
     print(f'wrote {args.out} ({len(out["state_dict"])} student tensors)')
     if cfg is not None:

@@ -57,7 +57,7 @@ class RunContext:
             return path
         work.mkdir(parents=True, exist_ok=True)
         wrapper = work / name
-        wrapper.write_text(f"_base_ = ['{path}']\ncustom_imports = dict(imports="
+        wrapper.write_text(f"_base_ = [{str(path)!r}]\ncustom_imports = dict(imports="
                            f"{['rlpkd', *method.imports]!r}, allow_failed_imports=False)\n")
         return wrapper
 
@@ -136,7 +136,8 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
         dump = [f'test_evaluator.1.dump_file={work / DECISIONS}'] if method.learned else []
         record['metrics'] = ctx.test(config, work, [*options, *dump])
     except ToolError as err:
-        record['error'] = f'{err.log} ({err.tail.strip().splitlines()[-1][:200]})'
+        last = (err.tail.strip().splitlines() or ['no output'])[-1]
+        record['error'] = f'{err.log} ({last[:200]})'
         return record
     if method.learned:
         record['cost'] = record['metrics'].get('selection/cost_fraction')

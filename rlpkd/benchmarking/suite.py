@@ -52,7 +52,7 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[P
             raise FileNotFoundError(f'--teacher{suffix and " / --meta-teacher"}: no '
                                     f'checkpoint {teacher}')
         return teacher.resolve()
-    work = root / f'teacher{suffix}'
+    work = (root / f'teacher{suffix}').resolve()  # the tools run from the repository root
     progress.status(f'the teacher ({task.teacher})')
     return cached_teacher(task, data, cache or work, work, progress.status)[0]
 
@@ -90,6 +90,7 @@ def run_plan(task: TaskSetup, plan: Sequence[Method], seeds: Sequence[int], root
     records (a failed run is recorded, and the others go on). ``after_run(records)`` is
     called after every run; ``cache``: where the toy teacher is looked up and kept when
     no ``teacher`` is given (:func:`prepare_teacher`)."""
+    root = root.resolve()  # the tools run from the repository root
     root.mkdir(parents=True, exist_ok=True)
     records: List[dict] = []
     with PlanProgress(len(plan) * len(seeds), live=live) as progress:

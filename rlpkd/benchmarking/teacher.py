@@ -11,6 +11,7 @@ deterministic up to the machine's floating point.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 from typing import Callable, Optional, Sequence, Tuple
@@ -43,6 +44,7 @@ def cached_teacher(task: TaskSetup, data: Path, cache: Path, work: Path,
     Raises:
         rlpkd.benchmarking.ToolError: the training failed (the log is named).
     """
+    data, cache = data.resolve(), cache.resolve()  # the tools run from the repository root
     options = [*task.data_options(data), 'randomness.seed=0']
     cached = cache / f'toy-teacher-{task.key}-{teacher_key(task, data, options)}.pth'
     if cached.exists():
@@ -50,5 +52,7 @@ def cached_teacher(task: TaskSetup, data: Path, cache: Path, work: Path,
     seconds = run_tool('train.py', [task.path(task.teacher), '--work-dir', work,
                                     '--cfg-options', *options], work / 'train.log', on_progress)
     cache.mkdir(parents=True, exist_ok=True)
-    shutil.copy(Path((work / 'last_checkpoint').read_text().strip()), cached)
+    partial = cached.with_suffix(f'.{os.getpid()}.part')  # a kill mid-copy leaves no teacher
+    shutil.copy(Path((work / 'last_checkpoint').read_text().strip()), partial)
+    os.replace(partial, cached)
     return cached.resolve(), seconds

@@ -33,6 +33,7 @@ import os
 import os.path as osp
 import pickle
 import re
+import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
@@ -95,7 +96,7 @@ class UntrustedCheckpointError(pickle.UnpicklingError):
     """A checkpoint wants a class outside :data:`CHECKPOINT_GLOBALS`; nothing of it ran."""
 
 
-class CheckpointReadError(RuntimeError):
+class CheckpointReadError(ValueError):
     """A checkpoint file is empty, truncated or not a torch checkpoint."""
 
 
@@ -172,20 +173,35 @@ def safe_loader(loader: Callable[..., Any]) -> Callable[..., Any]:
             with contextlib.nullcontext() if trusted else _weights_only():
                 checkpoint = loader(filename, map_location)
         except pickle.UnpicklingError as err:
-            wanted = _wanted_globals(err)
-            if trusted or not wanted:
-                raise _read_error(filename, err) from err
-            raise UntrustedCheckpointError(
-                f'{describe(filename)} wants {", ".join(wanted)}, which rlpkd does not '
-                f'unpickle from a checkpoint: nothing of the file was run. '
-                f'{TRUST_HINT}') from None
-        except (EOFError, RuntimeError, zipfile.BadZipFile) as err:
+            refused = _refused(filename, err, trusted)
+            raise refused from (None if isinstance(refused, UntrustedCheckpointError) else err)
+        except (EOFError, zipfile.BadZipFile) as err:
+            raise _read_error(filename, err) from err
+        except RuntimeError as err:  # torch's zip reader; other RuntimeErrors are not ours
+            if not any(sign in str(err) for sign in TORCH_READ_ERRORS):
+                raise
             raise _read_error(filename, err) from err
         _last.set(describe(filename))
         return checkpoint
 
     load.rlpkd_safe = True  # type: ignore[attr-defined]
     return load
+
+
+#: what torch's messages about an unreadable (truncated, not zip, not torch) file contain
+TORCH_READ_ERRORS = ('PytorchStreamReader', 'zip archive', 'magic number')
+
+
+def _refused(filename: str, err: pickle.UnpicklingError, trusted: bool) -> Exception:
+    """The error for a pickle the unpickler refused: untrusted (with the class it wanted,
+    when torch names one, and the opt-in) if the weights-only unpickler refused it, else
+    unreadable."""
+    if trusted or 'Weights only load failed' not in str(err):
+        return _read_error(filename, err)
+    wanted = ', '.join(_wanted_globals(err)) or 'an object the weights-only unpickler refuses'
+    return UntrustedCheckpointError(
+        f'{describe(filename)} wants {wanted}, which rlpkd does not unpickle from a '
+        f'checkpoint: nothing of the file was run. {TRUST_HINT}')
 
 
 def _read_error(filename: str, err: Exception) -> CheckpointReadError:
@@ -216,6 +232,7 @@ def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
     try:
         os.makedirs(folder, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f'.{osp.basename(filepath)}.', dir=folder)
+        os.fchmod(fd, _file_mode(filepath))  # mkstemp's 0600 would hide it from the group
     except OSError as err:
         raise OSError(err.errno, f'cannot write {filepath}: {err.strerror}') from err
     try:
@@ -229,6 +246,15 @@ def _atomic_write(data: bytes, filepath: Union[str, Path]) -> None:
             os.remove(tmp)
         raise OSError(err.errno, f'cannot write {filepath} ({err.strerror}); the previous '
                       'file of that name, if any, is unchanged') from err
+
+
+def _file_mode(filepath: Union[str, Path]) -> int:
+    """The mode of the file being replaced, else what ``open`` gives a new file."""
+    if osp.exists(filepath):
+        return stat.S_IMODE(os.stat(filepath).st_mode)
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def install() -> None:

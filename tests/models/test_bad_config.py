@@ -8,7 +8,7 @@ from rlpkd.models.utils import build_mm_model
 from rlpkd.pyramid.teacher_input import Normalisation
 from rlpkd.registry import MODELS
 from rlpkd.testing import TOY_DISTILLER, build_distiller, build_from_config, cls_batch
-from rlpkd.utils.checkpoint_io import checkpoint_keys
+from rlpkd.utils.checkpoint_io import CheckpointReadError, checkpoint_keys
 
 pytestmark = pytest.mark.bad_input
 
@@ -45,6 +45,15 @@ def test_missing_teacher_checkpoint(tmp_path):
     missing = str(tmp_path / 'teacher.pth')
     with pytest.raises(FileNotFoundError, match=r'model.teacher_ckpt.*teacher.pth'):
         build_distiller(teacher_ckpt=missing)
+
+
+def test_truncated_teacher_checkpoint_is_named_unreadable(tmp_path):
+    path = tmp_path / 'teacher.pth'
+    torch.save({'state_dict': {'w': torch.arange(1000.0)}}, path)
+    path.write_bytes(path.read_bytes()[:300])
+    with pytest.raises(CheckpointReadError, match=rf'`model.teacher_ckpt` {path} is not a '
+                       'readable checkpoint'):
+        build_distiller(teacher_ckpt=str(path))
 
 
 def test_teacher_checkpoint_of_another_model(tmp_path):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -22,6 +23,7 @@ from rlpkd.utils.checkpoint_io import (
     CheckpointReadError,
     UntrustedCheckpointError,
     checkpoint_keys,
+    safe_loader,
     trusted_checkpoints,
 )
 
@@ -130,3 +132,26 @@ def test_local_writes_replace_the_target_only_when_complete(tmp_path, monkeypatc
     assert target.read_bytes() == b'previous'
     assert (tmp_path / 'last_checkpoint').read_text() == 'last'
     assert sorted(p.name for p in tmp_path.iterdir()) == ['epoch_1.pth', 'last_checkpoint']
+
+
+@pytest.mark.bad_input
+def test_other_runtime_errors_are_not_called_unreadable():
+    """Only torch's reader errors become CheckpointReadError (a CUDA-saved file on a CPU
+    machine, a hash mismatch keep their own message)."""
+    def loader(filename, map_location):
+        raise RuntimeError('Attempting to deserialize object on a CUDA device')
+
+    with pytest.raises(RuntimeError, match='CUDA device') as err:
+        safe_loader(loader)('x.pth', 'cpu')
+    assert not isinstance(err.value, CheckpointReadError)
+
+
+def test_writes_keep_the_file_mode(tmp_path):
+    backend = get_file_backend(str(tmp_path / 'a.pth'))
+    backend.put(b'new', tmp_path / 'a.pth')
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / 'a.pth').stat().st_mode) == 0o666 & ~umask
+    os.chmod(tmp_path / 'a.pth', 0o640)
+    backend.put(b'newer', tmp_path / 'a.pth')
+    assert stat.S_IMODE((tmp_path / 'a.pth').stat().st_mode) == 0o640
