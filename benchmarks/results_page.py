@@ -42,7 +42,7 @@ SECTIONS: tuple[Section, ...] = (
       ('ablation_cls_phase2_unfrozen', 'Toy classification, phase 2 unfrozen, one run'),
       ('seg_selection_variants', 'Toy segmentation, RL variants, 3 seeds'))),
     ('Every method on toy classification',
-     'Every method of the design tables (uniform, GradNorm, NAS baselines, RL-PyramidKD, '
+     'Every method of `tools/benchmark.py` (uniform, GradNorm, NAS baselines, RL-PyramidKD, '
      'ablations, MAML) with the same data, teacher, schedule and seeds.',
      (('benchmark_cls', 'Every method, toy classification, 3 seeds'),
       ('cls_selection_variants', 'Toy classification, RL variants and fixed subsets, 3 seeds'),
