@@ -38,6 +38,11 @@ class Learner(metaclass=ABCMeta):
     log_prefix: str = 'learner'
 
     def __init__(self, selector) -> None:
+        provided = selector.experience_type()
+        if provided is not None and not issubclass(provided, self.experience_type):
+            raise TypeError(f'{type(self).__name__} (train_cfg.learners) learns from '
+                            f'{self.experience_type.__name__}; {type(selector).__name__} '
+                            f'(model.selector) as configured records {provided.__name__}')
         self.selector = selector
         self.pending: List[Experience] = []
 

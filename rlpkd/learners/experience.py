@@ -1,6 +1,7 @@
 """Typed records of what a learned selector experienced, for its learner: every type.
 
-``PolicyExperience`` (RL-PyramidKD), ``ArchitectureExperience`` (DARTS-LS / GDAS-LS),
+``PolicyExperience`` (RL-PyramidKD; ``LevelCreditExperience`` adds the one-level
+flips' rewards), ``ArchitectureExperience`` (DARTS-LS / GDAS-LS),
 ``FitnessExperience`` (EA-LS).
 
 A record holds N samples (the first dimension of every field). Records of several
@@ -84,6 +85,33 @@ class PolicyExperience(Experience):
                        values=self.baselines if baselines is None else baselines,
                        log_probs=self.log_probs, dones=torch.ones_like(rewards))
         return {k: v[None] for k, v in rollout.items()}
+
+    def summary(self, level_names) -> Dict[str, Tensor]:
+        """Mean ``reward``, ``improvement``, ``cost`` and the rate ``select_<level>`` at
+        which the recorded masks keep each level (the learners' logged statistics)."""
+        rates = self.actions.float().mean(dim=0)
+        return dict(reward=self.rewards.mean(), improvement=self.improvement.mean(),
+                    cost=self.used_cost.mean(),
+                    **{f'select_{name}': rate for name, rate in zip(level_names, rates)})
+
+
+@dataclass
+class LevelCreditExperience(PolicyExperience):
+    """Policy experience with every level's counterfactual: one-level flips.
+
+    Attributes:
+        flip_rewards: ``[N, L]`` the reward of ``actions`` with level ``l`` flipped
+            (everything else as :class:`PolicyExperience`), scored on the same sample
+            with the same virtual step.
+    """
+
+    flip_rewards: Tensor
+
+    @property
+    def level_advantages(self) -> Tensor:
+        """``[N, L]`` per-level credit ``r(a) − r(a ⊕ e_l)``: how much the decision
+        taken at level ``l`` beat the other one, the rest of ``a`` held fixed."""
+        return self.rewards[:, None] - self.flip_rewards
 
 
 @dataclass

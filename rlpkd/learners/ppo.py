@@ -68,12 +68,7 @@ class PPOLearner(Learner):
             self.constraint.update(experience.used_cost)
         with self.selector.trainable():
             stats.update(self.ppo.train_step(experience.rollout(rewards, baselines)))
-        stats.update(reward=experience.rewards.mean(),
-                     improvement=experience.improvement.mean(),
-                     cost=experience.used_cost.mean())
-        rates = experience.actions.float().mean(dim=0)
-        stats.update({f'select_{name}': rate
-                      for name, rate in zip(self.selector.level_names, rates)})
+        stats.update(experience.summary(self.selector.level_names))
         return stats
 
     def state_dict(self) -> dict:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -27,7 +27,8 @@ from rlpkd.pyramid.taps import catch
 from rlpkd.utils import eval_mode
 
 from .reward import LookaheadReward, tree_detach, tree_slice
-from .state import StateBuilder, StateLayout
+from .signals import StateSignals
+from .state import PROTOTYPE_FIELDS, StateBuilder, StateLayout
 
 if TYPE_CHECKING:
     from rlpkd.pyramid.pair import PyramidPair
@@ -108,6 +109,9 @@ class ParallelDistillationEnv(nn.Module):
             (``model.selector.global_module``).
         reward_signal: ``'gap'``, ``'task'``, ``'alignment'`` or ``'batch_alignment'``
             (:class:`LookaheadReward` ``signal``).
+        state_fields: the state's selectable fields (:mod:`rlpkd.rl.state`; default
+            the prototype's ``('global', 'levels', 'gap')``; the signals
+            ``'discrepancy'``, ``'reliability'``: :mod:`rlpkd.rl.signals`).
         pair_kwargs: ``pyramid``, ``level_loss``, ``connector``, ``probe_size`` of
             :meth:`~rlpkd.models.PyramidPair.from_models` (``(teacher, student)`` form).
         **reward_kwargs: ``lookahead_lr``, ``over_budget_penalty``,
@@ -117,8 +121,9 @@ class ParallelDistillationEnv(nn.Module):
     def __init__(self, teacher, student: Optional[nn.Module] = None,
                  num_envs: Optional[int] = None, lambda_tradeoff: float = 0.5,
                  budget: float = 1.0, global_module: str = 'backbone',
-                 reward_signal: str = 'gap', pair_kwargs: Optional[dict] = None,
-                 **reward_kwargs) -> None:
+                 reward_signal: str = 'gap',
+                 state_fields: Sequence[str] = PROTOTYPE_FIELDS,
+                 pair_kwargs: Optional[dict] = None, **reward_kwargs) -> None:
         super().__init__()
         if num_envs is not None and num_envs < 1:
             raise ValueError(f'num_envs must be >= 1 (or None: any batch), got {num_envs}')
@@ -134,9 +139,13 @@ class ParallelDistillationEnv(nn.Module):
         self.observation_points = {
             'global': (pair.student_module(global_module, key), 'output'),
             'inputs': (self.reward.pyramid_module, 'inputs')}
+        self.signals = StateSignals(pair, state_fields)
         self.state_builder = StateBuilder([int(s[0]) for s in pair.probe.student],
-                                          pair.probe.module_channels(global_module, key))
-        self.state_builder.to(next(pair.student.parameters()).device)
+                                          pair.probe.module_channels(global_module, key),
+                                          fields=state_fields)
+        device = next(pair.student.parameters()).device
+        self.state_builder.to(device)
+        self.signals.to(device)
         self._episode: Optional[dict] = None
 
     @property
@@ -165,8 +174,9 @@ class ParallelDistillationEnv(nn.Module):
                task: Optional[TaskInputs] = None) -> Tuple[Tensor, Observation]:
         """``(states [B, S], observation)`` of a batch whose student forward ran inside
         :meth:`observe`; ``budget`` ``[B]`` defaults to the env's budget; ``task``: the
-        batch's images and data samples, kept for a task-signal reward. Without
-        ``teacher_feats`` (a decision before the teacher runs) the state's gap is 0."""
+        batch's images and data samples, kept for a task-signal reward (and read by the
+        ``'reliability'`` state signal). Without ``teacher_feats`` (a decision before the
+        teacher runs) the state's gap is 0."""
         if 'global' not in observed or 'inputs' not in observed:
             raise RuntimeError('the student forward pass did not run the global module '
                                'and the pyramid module inside observe()')
@@ -178,19 +188,23 @@ class ParallelDistillationEnv(nn.Module):
                                          dtype=torch.float32)
         gap = budget.new_zeros(budget.shape) if teacher_feats is None else \
             self.pair.pooled_gap(student, teacher_feats)
-        states = self.state_builder(glob, student, gap, budget)
+        signals = self.signals(student, teacher_feats, task)
+        states = self.state_builder(glob, student, gap, budget, signals=signals)
         task = task if self.reward.needs_task else None
         teacher = None if teacher_feats is None else list(teacher_feats)
         return states, Observation(observed['inputs'], teacher, budget, task)
 
     def score(self, observation: Observation, action: Tensor,
-              baseline_action: Optional[Tensor] = None) -> Tuple[Tensor, dict]:
+              baseline_action: Optional[Tensor] = None, flips: bool = False
+              ) -> Tuple[Tensor, dict]:
         """``(reward [B], info)`` of ``action`` ``[B, L]`` on an observed batch; ``info``:
         ``improvement``, ``used_cost``, ``saved_cost`` ``[B]`` (and ``baseline_reward``
-        of ``baseline_action`` ``[B, L]``, scored with the same virtual-step size)."""
+        of ``baseline_action`` ``[B, L]``, and with ``flips`` the one-level flips'
+        ``flip_rewards`` ``[B, L]``, all scored with the same virtual-step size)."""
         with torch.no_grad(), torch.autocast(action.device.type, enabled=False):
             return self.reward.score(observation.inputs, observation.teacher_feats, action,
-                                     observation.budget, baseline_action, observation.task)
+                                     observation.budget, baseline_action, observation.task,
+                                     flips)
 
     # ------------------------------------------------------------ prototype API
     @torch.no_grad()

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .state import StateLayout
+from .state import LEVEL_SIGNALS, StateLayout
 
 # Slack when comparing a level's cost with the budget left (float round-off of sums).
 _BUDGET_TOL = 1e-6
@@ -162,9 +162,13 @@ class PolicyNetwork(nn.Module):
             _layer_init(nn.Linear(state_dim, hidden_dim), sqrt2), nn.Tanh(),
             _layer_init(nn.Linear(hidden_dim, hidden_dim), sqrt2), nn.Tanh())
         self.value_head = _layer_init(nn.Linear(hidden_dim, 1), 1.0)
+        # per-level signal fields of the layout: decision l also gets their entry l
+        self.level_signals = tuple(f for f in layout.names() if f in LEVEL_SIGNALS)
         if use_lstm:
-            # step input: [encoded state, one-hot(l), selected-so-far, budget left, prev action]
-            self.lstm = nn.LSTMCell(hidden_dim + 2 * num_layers + 2, hidden_dim)
+            # step input: [encoded state, one-hot(l), selected-so-far, budget left, prev
+            # action, level l's entry of each per-level signal]
+            self.lstm = nn.LSTMCell(hidden_dim + 2 * num_layers + 2 + len(self.level_signals),
+                                    hidden_dim)
             for name, param in self.lstm.named_parameters():
                 if 'weight' in name:
                     nn.init.orthogonal_(param, 1.0)
@@ -299,9 +303,11 @@ class PolicyNetwork(nn.Module):
         out_act, out_p, out_logp, out_ent = [], [], [], []
         for lvl in range(num_levels):
             left = budget - spent
+            own = [self.layout.read(state, name)[:, lvl:lvl + 1].to(feat_dtype)
+                   for name in self.level_signals]
             step_in = torch.cat([enc, eye[lvl].expand(batch, num_levels), selected,
                                  left.unsqueeze(1).to(feat_dtype),
-                                 prev.unsqueeze(1).to(feat_dtype)], dim=1)
+                                 prev.unsqueeze(1).to(feat_dtype), *own], dim=1)
             h, c = self.lstm(step_in, (h, c))
             logit = self.policy_head(h).squeeze(1).to(dtype)
             teacher = actions[:, lvl] if actions is not None else None

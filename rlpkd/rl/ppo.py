@@ -17,6 +17,16 @@ from rlpkd.utils import mean_over_ranks, world_size
 # ---------------------------------------------------------------- pure loss functions
 
 
+def average_gradients(module: nn.Module) -> None:
+    """Replace every parameter gradient of ``module`` by its mean over ranks (no-op on
+    one rank), so that every rank takes the same optimiser step."""
+    if world_size() == 1:
+        return
+    params = [p for p in module.parameters() if p.grad is not None]
+    for param, grad in zip(params, mean_over_ranks([p.grad for p in params])):
+        param.grad.copy_(grad)
+
+
 def ppo_policy_loss(ratio: Tensor, advantages: Tensor, clip_epsilon: float) -> Tensor:
     """Clipped surrogate ``-mean(min(r * A, clip(r, 1 - eps, 1 + eps) * A))``.
 
@@ -231,11 +241,7 @@ class PPOTrainer:
 
     def average_gradients(self) -> None:
         """Replace every parameter gradient by its mean over ranks (no-op on one)."""
-        if world_size() == 1:
-            return
-        params = [p for p in self.policy.parameters() if p.grad is not None]
-        for param, grad in zip(params, mean_over_ranks([p.grad for p in params])):
-            param.grad.copy_(grad)
+        average_gradients(self.policy)
 
     def state_dict(self) -> dict:
         """Optimiser state and the shuffling generator's RNG state."""

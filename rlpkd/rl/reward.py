@@ -141,15 +141,22 @@ class LookaheadReward:
 
     def score(self, args: tuple, teacher_feats: List[Tensor], action: Tensor,
               budget: Tensor, baseline_action: Optional[Tensor] = None,
-              task: Optional['TaskInputs'] = None) -> Tuple[Tensor, dict]:
+              task: Optional['TaskInputs'] = None, flips: bool = False
+              ) -> Tuple[Tensor, dict]:
         """``(reward [B], info)`` of ``action`` ``[B, L]`` in {0, 1}.
 
         ``args``: the pyramid module's positional inputs (batched), as caught during the
         student's forward pass; ``task``: the batch's images and data samples (needed by
         the task signals). ``info``: ``improvement``, ``used_cost``, ``saved_cost``
-        ``[B]``, and with ``baseline_action`` ``[B, L]`` also ``baseline_reward`` ``[B]``.
+        ``[B]``; with ``baseline_action`` ``[B, L]`` also ``baseline_reward`` ``[B]``;
+        with ``flips`` also ``flip_rewards`` ``[B, L]``: column ``l`` is the reward of
+        ``action`` with level ``l`` flipped (the per-level counterfactuals; L more
+        lookahead steps per sample, computed in the same pass).
         """
         actions = [action] + ([baseline_action] if baseline_action is not None else [])
+        if flips:
+            eye = torch.eye(action.shape[1], device=action.device, dtype=action.dtype)
+            actions += [(action - eye[level]).abs() for level in range(action.shape[1])]
         masks = torch.stack([a.detach().float() for a in actions], dim=1)    # [B, K, L]
         drops = self.lookahead_drops_many(args, teacher_feats, masks, task)  # [B, 1 + K]
         rewards = [self.reward(drops[:, 0], drops[:, 1 + k], masks[:, k], budget)
@@ -157,6 +164,8 @@ class LookaheadReward:
         (reward, improvement, used), info = rewards[0], {}
         if baseline_action is not None:
             info['baseline_reward'] = rewards[1][0]
+        if flips:
+            info['flip_rewards'] = torch.stack([r[0] for r in rewards[-action.shape[1]:]], 1)
         return reward, dict(info, improvement=improvement, used_cost=used,
                             saved_cost=1.0 - used)
 

@@ -213,6 +213,29 @@ def test_self_critical_baseline_is_the_greedy_choices_reward():
     torch.testing.assert_close(reward, env.score(observation, sampled)[0])
 
 
+def test_flip_rewards_are_each_flipped_selections_reward():
+    """The per-level counterfactuals scored in one pass equal each flipped selection
+    scored on its own (same step size per sample)."""
+    from rlpkd.rl.environment import ParallelDistillationEnv
+    from rlpkd.testing import build_distiller, det_batch
+
+    torch.manual_seed(0)
+    distiller = build_distiller()
+    distiller.eval()
+    env = ParallelDistillationEnv(distiller, lambda_tradeoff=0.5)
+    env.reset(det_batch(distiller, num_images=2)['inputs'])
+    observation = env._episode['observation']
+    action = torch.tensor([[1, 0, 1, 0], [0, 1, 1, 1.]])
+    reward, info = env.score(observation, action, flips=True)
+    assert info['flip_rewards'].shape == (2, 4)
+    torch.testing.assert_close(reward, env.score(observation, action)[0])
+    for level in range(4):
+        flipped = action.clone()
+        flipped[:, level] = 1 - flipped[:, level]
+        torch.testing.assert_close(info['flip_rewards'][:, level],
+                                   env.score(observation, flipped)[0])
+
+
 def test_task_signal_settings_are_checked():
     from rlpkd.rl.environment import ParallelDistillationEnv
     from rlpkd.testing import build_distiller

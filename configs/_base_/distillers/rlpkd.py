@@ -27,3 +27,9 @@ ppo_learner = dict(type='rlpkd.PPOLearner', lr=3e-4, clip_epsilon=0.2, value_coe
                    seed=0, cost_target=None, multiplier_lr=0.5)
 
 custom_hooks = [dict(type='rlpkd.PolicyStatsHook')]
+
+# Per-level counterfactual credit (rlpkd/learners/level_credit.py): every recorded sample
+# is also scored with each level flipped (model.selector.level_credit=True, L more
+# lookahead steps per sample), and each decision learns from its own credit.
+level_credit_learner = dict(type='rlpkd.LevelCreditLearner', lr=1e-3, steps=16,
+                            entropy_coef=0.0, value_coef=0.5, max_grad_norm=0.5)

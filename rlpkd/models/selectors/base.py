@@ -14,7 +14,7 @@ import sys
 from abc import abstractmethod
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple, Type
 
 from mmengine.model import BaseModule
 from torch import Tensor, nn
@@ -173,6 +173,11 @@ class LearnedSelector(LevelSelector):
     @abstractmethod
     def collect_experience(self) -> Optional[Experience]:
         """The scored record of the last requested forward (``None`` if there is none)."""
+
+    def experience_type(self) -> Optional[Type[Experience]]:
+        """The record type :meth:`collect_experience` returns, checked against a
+        learner's at build (``None``: not declared, no check)."""
+        return None
 
     @abstractmethod
     def learnable(self) -> nn.Module:

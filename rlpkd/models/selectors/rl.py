@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Dict, Iterator, Optional
+from typing import Dict, Iterator, Optional, Sequence, Type
 
 import torch
 from torch import nn
 
-from rlpkd.learners.experience import PolicyExperience
+from rlpkd.learners.experience import LevelCreditExperience, PolicyExperience
 from rlpkd.pyramid.functional import TaskInputs
 from rlpkd.registry import MODELS
 from rlpkd.rl.environment import Observation, ParallelDistillationEnv
 from rlpkd.rl.policy import PolicyNetwork
 from rlpkd.rl.policy_io import load_policy
+from rlpkd.rl.state import PROTOTYPE_FIELDS, check_fields
 
 from .base import LearnedSelector, Selection, SelectionContext
 
@@ -69,6 +70,15 @@ class RLSelector(LearnedSelector):
             meta-trained ``work_dir/meta_policy.pth`` of a ``configs/maml`` run; formats:
             :mod:`rlpkd.rl.policy_io`); the task keeps its own level costs. ``None``:
             a fresh policy. A missing or incompatible file fails at build.
+        state_fields: the state's fields (:mod:`rlpkd.rl.state`): the prototype's
+            ``'global'``, ``'levels'``, ``'gap'`` (the default: 1542 entries for 4
+            levels) and the signals ``'discrepancy'`` (the sample's standardised level
+            losses; needs ``state_gap='teacher'``) and ``'reliability'`` (the teacher's
+            standardised task loss on the sample) (:mod:`rlpkd.rl.signals`).
+        level_credit: also score every recorded sample with each level flipped (L more
+            lookahead steps per sample) and return
+            :class:`~rlpkd.learners.LevelCreditExperience`, for
+            :class:`~rlpkd.learners.LevelCreditLearner`.
     """
 
     def __init__(self, policy: Optional[dict] = None, budget: float = 1.0,
@@ -76,11 +86,17 @@ class RLSelector(LearnedSelector):
                  over_budget_penalty: float = 1.0, global_module: str = 'backbone',
                  lookahead_max_drop: float = 0.1, lookahead_chunk: int = 1,
                  reward_signal: str = 'gap', self_critical: bool = False,
-                 state_gap: str = 'teacher', policy_init: Optional[str] = None) -> None:
+                 state_gap: str = 'teacher', policy_init: Optional[str] = None,
+                 state_fields: Sequence[str] = PROTOTYPE_FIELDS,
+                 level_credit: bool = False) -> None:
         super().__init__()
         if state_gap not in ('teacher', 'none'):
             raise ValueError(f"`model.selector.state_gap` must be 'teacher' or 'none', got "
                              f'{state_gap!r}')
+        if state_gap == 'none' and 'discrepancy' in state_fields:
+            raise ValueError("`model.selector.state_fields` 'discrepancy' compares with the "
+                             "teacher before the decision: it needs "
+                             "`model.selector.state_gap='teacher'`")
         self.state_gap = state_gap
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
@@ -89,7 +105,9 @@ class RLSelector(LearnedSelector):
                             over_budget_penalty=over_budget_penalty,
                             global_module=global_module,
                             lookahead_max_drop=lookahead_max_drop,
-                            lookahead_chunk=lookahead_chunk, reward_signal=reward_signal)
+                            lookahead_chunk=lookahead_chunk, reward_signal=reward_signal,
+                            state_fields=check_fields(state_fields))
+        self.level_credit = level_credit
         self.self_critical = self_critical
         self.policy_init = policy_init
         self.pending: Optional[dict] = None
@@ -114,6 +132,9 @@ class RLSelector(LearnedSelector):
 
     def learnable(self) -> nn.Module:
         return self.policy
+
+    def experience_type(self) -> Type[PolicyExperience]:
+        return LevelCreditExperience if self.level_credit else PolicyExperience
 
     @property
     def decides_before_teacher(self) -> bool:
@@ -163,12 +184,14 @@ class RLSelector(LearnedSelector):
         pending, self.pending = self.pending, None
         observation: Observation = pending['observation']
         baseline = pending['baseline_actions']
-        reward, info = self.env.score(observation, pending['actions'], baseline)
+        reward, info = self.env.score(observation, pending['actions'], baseline,
+                                      flips=self.level_credit)
         baseline_cost = torch.zeros_like(reward) if baseline is None else \
             self.env.cost_model.used_fraction(baseline)
-        return PolicyExperience(
+        extra = dict(flip_rewards=info['flip_rewards']) if self.level_credit else {}
+        return self.experience_type()(
             states=pending['states'], actions=pending['actions'],
             log_probs=pending['log_probs'], values=pending['values'], rewards=reward,
             improvement=info['improvement'], used_cost=info['used_cost'],
             baselines=info.get('baseline_reward', pending['values']),
-            baseline_cost=baseline_cost)
+            baseline_cost=baseline_cost, **extra)

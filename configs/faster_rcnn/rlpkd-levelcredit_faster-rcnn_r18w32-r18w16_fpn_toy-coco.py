@@ -1,0 +1,26 @@
+# RL-PyramidKD with a state that compares the pair per level and a learner that credits
+# each level decision on its own, on the CPU toy data (same models, data and phases as
+# rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py):
+# - state_fields: instead of the prototype's 1542-entry state (the student's pooled
+#   features), the pair's per-level signals: the sample's standardised level losses
+#   ('discrepancy', 4 entries) and the teacher's standardised task loss on it
+#   ('reliability', 1): 10 entries with selected + budget. On the known-answer runs
+#   these alone let a probe find every image's answer, the prototype's fields did not
+#   (benchmarks/results/state_probe.md);
+# - level_credit + LevelCreditLearner: each recorded sample is also scored with every
+#   level flipped, and each decision learns from r(a) - r(a with that level flipped).
+_base_ = ['./rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py']
+model = dict(
+    selector=dict(
+        state_fields=('discrepancy', 'reliability'),
+        level_credit=True))
+train_cfg = dict(
+    phases=[
+        dict(name='warmup', epochs=4, mode='uniform'),
+        # 4 recorded samples per step, each scored 5 times (its choice + 4 flips)
+        dict(name='policy', epochs=4, mode='sample', freeze=('backbone', ),
+             learner='credit', collect_interval=1, collect_samples=4, update_interval=4),
+        dict(name='joint', epochs=4, mode='sample', learner='credit', collect_interval=10,
+             collect_samples=4, update_interval=4),
+    ],
+    learners=dict(_delete_=True, credit={{_base_.level_credit_learner}}))

@@ -1,0 +1,153 @@
+"""Per-level state signals: what the policy needs to tell a level worth distilling.
+
+The prototype's state (:mod:`rlpkd.rl.state`) describes the *student*: pooled
+features and one pooled gap. Whether a level of a sample is worth distilling depends
+on the *pair*: how far the student is from the teacher on that level, and whether the
+teacher is right on that sample. The signals, each a named state field selectable by
+``model.selector.state_fields`` (:mod:`rlpkd.rl.state`):
+
+- ``'discrepancy'`` ``[B, L]``: the sample's level loss per level (the configured
+  ``model.level_loss`` between the connector-mapped student level and the teacher
+  level: :meth:`rlpkd.models.PyramidPair.pair_losses`), log-compressed and
+  standardised per level by running statistics. A level whose teacher target is wrong
+  for this sample stands out (a large positive value) against what that level usually
+  costs. Needs the teacher pyramid before the decision (``state_gap='teacher'``).
+- ``'reliability'`` ``[B, 1]``: the teacher's own task loss on the sample (its
+  ground truth; ``teacher.loss`` on the one image, eval mode, fixed seed),
+  log-compressed and standardised by running statistics: high = the teacher is wrong
+  about this sample (CA-MKD, Zhang et al. 2022, weight teachers by their cross-entropy
+  against the label; AID, Lan & Tian 2022, by their detection loss per instance).
+  Needs the batch's data samples.
+
+Running statistics: :class:`RunningStandardiser` (mean / variance over every sample
+seen in training, merged per batch by Chan et al.'s parallel update, summed over DDP
+ranks first so that every rank holds the same statistics; buffers, so they are in the
+checkpoint and ``--resume`` restores them; frozen in eval mode).
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
+from rlpkd.utils import eval_mode, sum_over_ranks
+
+from .state import SIGNAL_FIELDS, check_fields
+
+if TYPE_CHECKING:
+    from rlpkd.pyramid.pair import PyramidPair
+
+class RunningStandardiser(nn.Module):
+    """``(x − mean) / sqrt(var + eps)`` per column, by running statistics of ``x``.
+
+    The statistics are those of every row seen while in training mode (not an
+    exponential average): each batch's count, mean and M2 (summed over DDP ranks) are
+    merged by the parallel variance update of Chan, Golub & LeVeque (1979), as in
+    Stable-Baselines3's ``RunningMeanStd``. Outputs are clipped to ``[−clip, clip]``.
+    Before any row was seen, the batch's own statistics are used.
+
+    Args:
+        size: ``K``, the number of columns.
+        clip: bound of the standardised values.
+        eps: added to the variance.
+    """
+
+    def __init__(self, size: int, clip: float = 5.0, eps: float = 1e-8) -> None:
+        super().__init__()
+        self.clip, self.eps = clip, eps
+        self.register_buffer('count', torch.zeros((), dtype=torch.float64))
+        self.register_buffer('mean', torch.zeros(size, dtype=torch.float64))
+        self.register_buffer('m2', torch.zeros(size, dtype=torch.float64))
+
+    @property
+    def var(self) -> Tensor:
+        """``[K]`` the running (population) variance."""
+        return self.m2 / self.count.clamp(min=1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Standardise ``x`` ``[B, K]`` (updating the statistics first in training)."""
+        if self.training:
+            self.update(x)
+        if self.count > 0:
+            mean, var = self.mean, self.var
+        else:
+            mean, var = x.double().mean(dim=0), x.double().var(dim=0, unbiased=False)
+        out = (x.double() - mean) / (var + self.eps).sqrt()
+        return out.clamp(-self.clip, self.clip).float()
+
+    @torch.no_grad()
+    def update(self, x: Tensor) -> None:
+        """Merge the rows of ``x`` ``[B, K]`` (of every rank) into the statistics."""
+        x = x.detach().double()
+        count, total, squares = sum_over_ranks(
+            [torch.tensor(float(x.shape[0]), device=x.device), x.sum(dim=0),
+             x.pow(2).sum(dim=0)])
+        if count == 0:
+            return
+        mean = total / count
+        m2 = (squares - count * mean.pow(2)).clamp(min=0)
+        delta, merged = mean - self.mean, self.count + count
+        self.mean += delta * count / merged
+        self.m2 += m2 + delta.pow(2) * self.count * count / merged
+        self.count += count
+
+
+class StateSignals(nn.Module):
+    """Computes the signal fields among ``fields`` of a batch (module docstring),
+    standardised.
+
+    Args:
+        pair: the matched pyramids.
+        fields: the state's fields (:func:`rlpkd.rl.state.check_fields`); those of
+            :data:`~rlpkd.rl.state.SIGNAL_FIELDS` are computed here.
+    """
+
+    def __init__(self, pair: 'PyramidPair', fields: Sequence[str]) -> None:
+        super().__init__()
+        self.signals = tuple(f for f in check_fields(fields) if f in SIGNAL_FIELDS)
+        self.pair = pair
+        sizes = dict(discrepancy=pair.num_levels, reliability=1)
+        self.standardisers = nn.ModuleDict({
+            name: RunningStandardiser(sizes[name]) for name in self.signals})
+
+    @torch.no_grad()
+    def forward(self, student_feats: List[Tensor], teacher_feats: Optional[List[Tensor]],
+                task: Optional[TaskInputs]) -> Dict[str, Tensor]:
+        """``{name: [B, size]}`` standardised signals of a batch.
+
+        Raises:
+            ValueError: a signal's input is missing (no teacher pyramid / no task).
+        """
+        raw = {}
+        if 'discrepancy' in self.signals:
+            if teacher_feats is None:
+                raise ValueError("state signal 'discrepancy' needs the teacher pyramid "
+                                 "before the decision: model.selector.state_gap='teacher'")
+            raw['discrepancy'] = self.discrepancy(student_feats, teacher_feats)
+        if 'reliability' in self.signals:
+            if task is None:
+                raise ValueError("state signal 'reliability' needs the batch's images and "
+                                 'data samples')
+            raw['reliability'] = self.teacher_task_loss(task)[:, None]
+        return {name: self.standardisers[name](torch.log(raw[name].float().clamp(min=1e-12)))
+                for name in self.signals}
+
+    def discrepancy(self, student_feats: List[Tensor], teacher_feats: List[Tensor]
+                    ) -> Tensor:
+        """``[B, L]`` level losses of every level (connectors in eval mode)."""
+        pair = self.pair
+        with eval_mode(pair.connectors):
+            ones = student_feats[0].new_ones(student_feats[0].shape[0], pair.num_levels)
+            return pair.pair_losses([f.float() for f in student_feats],
+                                    [t.float() for t in teacher_feats], ones)
+
+    def teacher_task_loss(self, task: TaskInputs) -> Tensor:
+        """``[B]`` the teacher's task loss on each image alone (its own normalisation)."""
+        pair = self.pair
+        images = pair.teacher_input(task.images)
+        return torch.stack([
+            fixed_seed_task_loss(pair.teacher, TaskInputs(images[i:i + 1].float(),
+                                                          [task.data_samples[i]]))
+            for i in range(images.shape[0])])
