@@ -11,7 +11,7 @@ each. The variants run interleaved (order rotated every iteration), so a change 
 machine load hits them alike; reported are the median over the timed iterations after
 the warm-up, the quartiles, and the median of the per-iteration paired ratios. The
 GradNorm step itself (per-level gradient norms + update) is timed separately.
-Writes ``benchmarks/results/gradnorm_overhead.{json,md}``.
+Writes ``benchmarks/results/gradnorm_overhead.{json,md}`` (``--out``: another stem).
 
     .venv/bin/python benchmarks/gradnorm_overhead.py [--iterations 20 --warmup 3]
 """
@@ -85,6 +85,8 @@ def main() -> None:
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--batch', type=int, default=4)
     parser.add_argument('--size', type=int, default=128)
+    parser.add_argument('--out', default=str(RESULTS / 'gradnorm_overhead'),
+                        help='output stem (.json / .md appended)')
     args = parser.parse_args()
 
     variants = {
@@ -139,9 +141,9 @@ def main() -> None:
             entry['final_weights'] = dict(zip(model.level_names,
                                               model.balancer.weights.tolist()))
         results['variants'][name] = entry
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'gradnorm_overhead.json').write_text(json.dumps(results, indent=2) + '\n')
-    (RESULTS / 'gradnorm_overhead.md').write_text(markdown(results))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + '.json').write_text(json.dumps(results, indent=2) + '\n')
+    Path(args.out + '.md').write_text(markdown(results))
     print(markdown(results))
 
 

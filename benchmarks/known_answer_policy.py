@@ -17,7 +17,8 @@ stands for a per-image reward signal of limited reliability. Reports the fractio
 val images whose greedy decision is the known answer, per episode count and σ
 (mean ± std over seeds). Simplification: the states come from the final student, not
 from a student that changes while the policy learns. Writes
-``benchmarks/results/known_answer_policy.{md,json}``; toy-scale CPU.
+``benchmarks/results/known_answer_policy.{md,json}``; toy-scale CPU. ``--rows`` runs some of
+the PPO rows only.
 
     .venv/bin/python benchmarks/known_answer_policy.py \
         --run work_dirs/known_answer_v3/flip/uniform_KD/seed_0
@@ -150,6 +151,8 @@ def main() -> None:
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' /
                                              'known_answer_policy'))
+    parser.add_argument('--rows', type=int, nargs='+', metavar='INDEX',
+                        help='the PPO rows to run, by index into ROWS (default: all)')
     args = parser.parse_args()
     run = Path(args.run)
     model, val_loader = load_finished_run(run)
@@ -163,14 +166,16 @@ def main() -> None:
     rows = [dict(per_update='supervised', episodes='–', sigma='–', explore='–',
                  standardise=False,
                  runs=[match(supervised(train_set, s), val_set) for s in args.seeds])]
-    for row in ROWS:
+    for row in ROWS if args.rows is None else [ROWS[i] for i in args.rows]:
         train_on, val_on = standardised(train_set, val_set) if row['standardise'] else \
             (train_set, val_set)
         settings = {k: v for k, v in row.items() if k != 'standardise'}
         runs = [match(train(train_on, s, **settings), val_on) for s in args.seeds]
         rows.append(dict(row, runs=runs))
         print(rows[-1], flush=True)
-    Path(args.out + '.json').write_text(json.dumps(dict(args=vars(args), rows=rows), indent=1))
+    recorded = {k: v for k, v in vars(args).items()  # as before --rows, by default
+                if v is not None or k != 'rows'}
+    Path(args.out + '.json').write_text(json.dumps(dict(args=recorded, rows=rows), indent=1))
     Path(args.out + '.md').write_text(markdown(rows, args))
     print(markdown(rows, args))
 
@@ -186,7 +191,9 @@ def markdown(rows: list, args) -> str:
              'match the known answer + σ·N(0, 1). Greedy decisions on the val images, '
              f'PPO / initialisation seeds {args.seeds} on one set of states. '
              f'`benchmarks/known_answer_policy.py --run {args.run} --seeds '
-             f'{" ".join(map(str, args.seeds))}`. The untrained policy keeps every level '
+             f'{" ".join(map(str, args.seeds))}'
+             f'{" --rows " + " ".join(map(str, args.rows)) if args.rows else ""}`. '
+             'The untrained policy keeps every level '
              '(init_keep_prob 0.75): 0.33 is where it starts. A toy run gives the policy '
              '≈ 190 scored episodes with collect_samples=4 (3 policy epochs × 15 batches '
              '× 4 samples, + the joint phase\'s every 10th batch; ≈ 380 when all 8 samples '

@@ -4,7 +4,7 @@ Trains the sequential (LSTM) and the independent policy with PPO on
 :class:`rlpkd.benchmarking.contextual.ContextualSelectionEnv`, unconstrained and with per-sample
 budgets, and reports against exact references: the oracle (best subset per sample),
 the best fixed subset (the most a per-dataset search such as NAS can find) and a random
-policy. Writes ``benchmarks/results/rl_contextual.{json,md}``.
+policy. Writes ``benchmarks/results/rl_contextual.{json,md}`` (``--out``: another stem).
 
     .venv/bin/python benchmarks/rl_contextual.py [--iterations 150]
 """
@@ -27,6 +27,8 @@ def main() -> None:
     parser.add_argument('--steps', type=int, default=4)
     parser.add_argument('--batch', type=int, default=128)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--out', default=str(RESULTS / 'rl_contextual'),
+                        help='output stem (.json / .md appended)')
     args = parser.parse_args()
     torch.set_num_threads(1)
     problems = {'unconstrained': dict(budgets=(1.0,)),
@@ -41,9 +43,9 @@ def main() -> None:
                             args.batch, args.seed)
             results[problem].append(res)
             print(problem, name, {k: v for k, v in res.items() if k != 'curve'}, flush=True)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / 'rl_contextual.json').write_text(json.dumps(results, indent=1))
-    (RESULTS / 'rl_contextual.md').write_text(markdown(results, args))
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out + '.json').write_text(json.dumps(results, indent=1))
+    Path(args.out + '.md').write_text(markdown(results, args))
 
 
 def markdown(results: dict, args) -> str:

@@ -9,7 +9,8 @@ see the same machine load; time = mean (and median) of mmengine's per-iteration 
 after the first 5 iterations (the mean includes the scored iterations), memory = peak
 RSS of the process and, on a GPU, the peak CUDA memory mmengine logs
 (``torch.cuda.max_memory_allocated``). Writes
-``benchmarks/results/rl_overhead.{json,md}`` (``--tag`` names other result files).
+``benchmarks/results/rl_overhead.{json,md}`` (``--tag`` / ``--out`` name other result files;
+``--data``: the toy data, default the configs' ``data/...``).
 
     .venv/bin/python benchmarks/rl_overhead.py [--epochs 2 --repeats 2]
 """
@@ -48,8 +49,9 @@ def train(cfg: Path, work_dir: Path, options: list) -> dict:
     with open(work_dir.with_suffix('.log'), 'w') as log:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         _, status, usage = os.wait4(proc.pid, 0)
-    if status:
-        sys.exit(f'{cfg.name} failed, see {work_dir}.log')
+    if status:  # the log is in a temporary directory: show its end
+        tail = work_dir.with_suffix('.log').read_text()[-3000:]
+        sys.exit(f'{cfg.name} failed; the end of its log:\n{tail}')
     scalars = next(work_dir.rglob('vis_data/scalars.json')).read_text().splitlines()
     logs = [json.loads(line) for line in scalars if '"time"' in line and '"loss"' in line]
     return dict(times=[log['time'] for log in logs], peak_rss_mib=usage.ru_maxrss / 1024,
@@ -93,6 +95,10 @@ def main() -> None:
                         help='one RL variant per argument: its space-separated extra '
                         "--cfg-options ('' = the config as it is)")
     parser.add_argument('--tag', default='', help='suffix of the result file names')
+    parser.add_argument('--out', help='output stem (default: benchmarks/results/rl_overhead, '
+                        '+ _<tag> with --tag)')
+    parser.add_argument('--data', type=Path,
+                        help="the task's toy data root (default: the configs' data/...)")
     parser.add_argument('--teacher-ckpt', default=None,
                         help='trained toy teacher (default: random teacher; timing only)')
     args = parser.parse_args()
@@ -100,6 +106,8 @@ def main() -> None:
               'log_processor.window_size=1',  # per-iteration times, not running means
               'default_hooks.checkpoint.interval=1000', 'train_cfg.val_interval=1000',
               'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None']
+    if args.data:
+        common.append(f'train_dataloader.dataset.data_root={args.data.resolve()}/')
     uniform_cfg, rl_cfg, description = TASKS[args.task]
     rl_phase3 = ['train_cfg.phases.0.epochs=0', 'train_cfg.phases.1.epochs=0',  # length 0
                  f'train_cfg.phases.2.epochs={args.epochs}',
@@ -118,10 +126,14 @@ def main() -> None:
     summary = {name: summarise(results) for name, results in runs.items()}
     base = summary['uniform KD']
     ratios = {name: ratios_to(base, s) for name, s in summary.items() if s is not base}
-    RESULTS.mkdir(exist_ok=True)
-    stem = 'rl_overhead' + (f'_{args.tag}' if args.tag else '')
-    (RESULTS / f'{stem}.json').write_text(json.dumps(
-        dict(args=vars(args), machine=machine(), summary=summary, ratios=ratios), indent=1))
+    out = Path(args.out or RESULTS / ('rl_overhead' + (f'_{args.tag}' if args.tag else '')))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recorded = {k: v for k, v in vars(args).items()  # as before --out / --data, by default
+                if v is not None or k not in ('out', 'data')}
+    if args.data:
+        recorded['data'] = str(args.data)
+    out.with_name(out.name + '.json').write_text(json.dumps(
+        dict(args=recorded, machine=machine(), summary=summary, ratios=ratios), indent=1))
     options = ' '.join(a if a and ' ' not in a else repr(a) for a in sys.argv[1:])
     lines = [f'Toy scale, {machine()}: {description}, {args.epochs} epochs x {args.repeats} '
              f'alternating runs each; `benchmarks/rl_overhead.py {options}`.', '',
@@ -138,7 +150,7 @@ def main() -> None:
             memory += f", peak CUDA memory {r['memory_cuda']:.3f}x"
         lines.append(f"{name} / uniform KD: time {r['time_mean']:.3f}x (mean; median "
                      f"{r['time_median']:.3f}x), {memory}.")
-    (RESULTS / f'{stem}.md').write_text('\n'.join(lines) + '\n')
+    out.with_name(out.name + '.md').write_text('\n'.join(lines) + '\n')
     print('\n'.join(lines))
 
 

@@ -13,7 +13,9 @@ the same data, teacher and seeds (reusing the task benchmark's finished runs in
 - the same with the task-loss reward and the self-critical baseline (λ 0.5);
 - the same with the task-loss reward, self-critical, and a cost target of 0.5 (λ 0).
 
-Writes ``benchmarks/results/<task>_selection_variants.{md,json}``. Toy-scale CPU numbers.
+Writes ``benchmarks/results/<task>_selection_variants.{md,json}`` (``--out``: another stem;
+``--data``, ``--teacher``, ``--cfg-options`` as in ``tools/benchmark.py``). Toy-scale CPU
+numbers.
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/selection_variants.py --task cls
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/selection_variants.py --task seg \
@@ -88,17 +90,23 @@ def main() -> None:
     parser.add_argument('--seeds', type=int, default=3)
     parser.add_argument('--only', nargs='+', help='method keys (default: all variants)')
     parser.add_argument('--work-dir', type=Path, help='default: work_dirs/benchmark_<task>')
+    parser.add_argument('--data', type=Path, help='toy data root (default: generated)')
+    parser.add_argument('--teacher', type=Path, help='teacher checkpoint (default: trained)')
+    parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
+                        help='extra config options for every run (not the teacher)')
+    parser.add_argument('--out', help='output stem (default: benchmarks/results/'
+                        '<task>_selection_variants)')
     args = parser.parse_args()
     task = TASKS[args.task]
     plan = [m for m in variants(task) if not args.only or m.key in args.only]
     seeds = list(range(args.seeds))
     root = (args.work_dir or Path(f'work_dirs/benchmark_{task.key}')).resolve()
-    records = run_plan(task, plan, seeds, root)
+    records = run_plan(task, plan, seeds, root, args.data, args.teacher, args.cfg_options)
     command = 'benchmarks/selection_variants.py ' + ' '.join(sys.argv[1:])
     text = markdown(task, plan, records, command)
-    out = ROOT / 'benchmarks' / 'results' / f'{task.key}_selection_variants'
-    out.with_suffix('.json').write_text(json.dumps(records, indent=1))
-    out.with_suffix('.md').write_text(text)
+    out = args.out or str(ROOT / 'benchmarks' / 'results' / f'{task.key}_selection_variants')
+    Path(out + '.json').write_text(json.dumps(records, indent=1))
+    Path(out + '.md').write_text(text)
     print(text)
 
 

@@ -19,13 +19,16 @@ the variants (one step of each in turn) so that all see the same machine load. V
   ``--keep-prob`` sets its untrained policy's keep probability, so that some samples
   select nothing and the skipped teacher forwards show in the cost.
 
-Writes ``benchmarks/results/step_cost.{json,md}``; toy-scale CPU numbers.
+Writes ``benchmarks/results/step_cost.{json,md}`` (``--out``: another stem; ``--data``, by
+default ``data/toy_coco``; ``--batch-size``, by default the config's 8); toy-scale CPU
+numbers.
 
     .venv/bin/python benchmarks/step_cost.py [--iters 6] [--keep-prob 0.75 0.2]
 """
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import statistics
 import time
@@ -48,8 +51,10 @@ UNIFORM = CFG / 'kd-uniform_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 RL = CFG / 'rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py'
 
 
-def build(cfg_path: Path, data: Path, selector: dict | None = None):
-    """Model, optimiser wrapper and train dataloader of a toy config on ``data``."""
+def build(cfg_path: Path, data: Path, selector: dict | None = None,
+          batch_size: int | None = None):
+    """Model, optimiser wrapper and train dataloader of a toy config on ``data``
+    (``batch_size``: default the config's)."""
     cfg = Config.fromfile(cfg_path)
     init_default_scope(cfg.get('default_scope', 'mmdet'))
     cfg.model.teacher_ckpt = None  # FLOPs and time do not depend on the weights
@@ -58,6 +63,8 @@ def build(cfg_path: Path, data: Path, selector: dict | None = None):
     cfg.train_dataloader.dataset.data_root = f'{data}/'
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.pop('persistent_workers', None)
+    if batch_size:
+        cfg.train_dataloader.batch_size = batch_size
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.train()
@@ -83,12 +90,17 @@ def seconds_of(fn) -> float:
 class Variant:
     """One configuration under test: its model, optimiser, batches and measurements."""
 
-    def __init__(self, name: str, cfg_path: Path, data: str, selector: dict | None = None):
+    def __init__(self, name: str, cfg_path: Path, data: str, selector: dict | None = None,
+                 batch_size: int | None = None):
         self.name, self.rl = name, cfg_path == RL
-        self.cfg, self.model, self.optim, loader = build(cfg_path, data, selector)
+        self.cfg, self.model, self.optim, loader = build(cfg_path, data, selector, batch_size)
         if self.rl:
             self.model.selector.set_mode('sample')
-        self.batches, self.rates, self.times = iter(loader), [], []
+        if not len(loader):
+            raise SystemExit(f'--data {data}: no training batch')
+        # epoch after epoch (the same order): small --data must not run out of batches
+        self.batches = itertools.chain.from_iterable(itertools.repeat(loader))
+        self.rates, self.times = [], []
 
     def step(self) -> None:
         losses = self.model.train_step(next(self.batches), self.optim)
@@ -141,13 +153,16 @@ def learning_cost(cfg, model, optim, batches) -> dict:
                 update_interval=phase.update_interval)
 
 
-def markdown(results: dict, args) -> str:
+def markdown(results: dict, args, batch: int = 8) -> str:
     base = results['uniform KD']
-    lines = [f'Toy scale, CPU: toy Faster R-CNN distiller, batch 8 of 128x128 toy COCO images, '
+    lines = [f'Toy scale, CPU: toy Faster R-CNN distiller, batch {batch} of 128x128 toy COCO '
+             'images, '
              f'median of {args.iters} timed iterations after {args.warmup}, FLOPs of '
              f'{args.flop_iters} more; '
              f'`benchmarks/step_cost.py --iters {args.iters} --keep-prob '
-             f'{" ".join(map(str, args.keep_prob))}`. GFLOPs per iteration '
+             f'{" ".join(map(str, args.keep_prob))}'
+             f'{f" --batch-size {args.batch_size}" if args.batch_size else ""}`. '
+             'GFLOPs per iteration '
              '(FlopCounterMode: matmul/conv, forward + backward): "train step" = teacher '
              'forward, student forward + backward, distillation, policy; "teacher" = the '
              'teacher forward within it (a full batch\'s, times the teacher rate: the '
@@ -176,23 +191,29 @@ def main() -> None:
                         help='untrained keep probabilities of the state_gap=none variants')
     parser.add_argument('--data', default=str(ROOT / 'data' / 'toy_coco'))
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'step_cost'))
+    parser.add_argument('--batch-size', type=int, help="images per batch (default: the "
+                        "config's, 8)")
     args = parser.parse_args()
     if not Path(args.data, 'annotations').is_dir():
         raise SystemExit(f'--data {args.data}: no toy COCO data; run '
                          '`python tools/make_toy_data.py det` first')
-    variants = [Variant('uniform KD', UNIFORM, args.data),
-                Variant('RL-PyramidKD', RL, args.data)]
+    variants = [Variant('uniform KD', UNIFORM, args.data, batch_size=args.batch_size),
+                Variant('RL-PyramidKD', RL, args.data, batch_size=args.batch_size)]
     variants += [Variant(f'RL-PyramidKD, state_gap=none, keep prob {prob}', RL, args.data,
-                         dict(state_gap='none', policy=dict(init_keep_prob=prob)))
+                         dict(state_gap='none', policy=dict(init_keep_prob=prob)),
+                         args.batch_size)
                  for prob in args.keep_prob]
     for _ in range(args.warmup + args.iters):  # interleaved: every variant sees the same load
         for variant in variants:
             variant.times.append(seconds_of(variant.step))
     results = {v.name: v.result(args) for v in variants}
-    Path(args.out + '.json').write_text(json.dumps(dict(args=vars(args), results=results),
+    recorded = {k: v for k, v in vars(args).items()  # as before --batch-size, by default
+                if v is not None or k != 'batch_size'}
+    Path(args.out + '.json').write_text(json.dumps(dict(args=recorded, results=results),
                                                    indent=1))
-    Path(args.out + '.md').write_text(markdown(results, args))
-    print(markdown(results, args))
+    text = markdown(results, args, variants[0].cfg.train_dataloader.batch_size)
+    Path(args.out + '.md').write_text(text)
+    print(text)
 
 
 if __name__ == '__main__':

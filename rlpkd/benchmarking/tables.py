@@ -1,4 +1,4 @@
-"""The write-up's tables from the records of a benchmark's runs, as Markdown and JSON.
+"""The benchmark tables from the records of a benchmark's runs, as Markdown and JSON.
 
 Every cell is mean ± sample std over the seeds whose run finished; a cell whose runs
 failed says so (``failed`` or ``(1 failed)``), a method not run is ``–``.
@@ -111,13 +111,13 @@ def task_tables(task: TaskSetup, records: Sequence[dict]) -> List[Table]:
               'time (the greedy policy\'s decisions) and spent in training (sampled '
               'decisions, uniform phases included); train-time ratio: wall time / uniform '
               'KD\'s (NAS: search + retrain).'),
-        Table('nas_vs_rl', 'NAS vs RL (Table 2)', (*nas, full),
+        Table('nas_vs_rl', 'NAS vs RL', (*nas, full),
               (main, cost, Column('search (s)', search_s, 0),
                Column('subsets used', subsets, 2),
                Column('sample-adaptive', adaptive, text=adaptive_text)),
               'search: the NAS search phase; RL-PyramidKD: its policy phases (2 and 3). '
               'Sample-adaptive (as measured): more than one subset used on the test set.'),
-        Table('ablation', 'Component ablation (Table 4)',
+        Table('ablation', 'Component ablation',
               (('fixed uniform', 'uniform'),
                ('RL w/o sequential', 'rl_independent'), ('RL w/o efficiency (λ = 0)',
                                                          sweep_key(0.0)),
@@ -126,7 +126,7 @@ def task_tables(task: TaskSetup, records: Sequence[dict]) -> List[Table]:
                 'rl_schedule_uniform')), (main, cost, spent),
               "the control trains like RL-PyramidKD (phase 2 freezes the student backbone) "
               'but distils every level in every phase and learns no policy.'),
-        Table('gradient', 'Gradient optimisation (Table 5)',
+        Table('gradient', 'Gradient optimisation (clipping, GradNorm)',
               (('uniform KD (baseline)', 'uniform'),
                ('+ gradient clipping', 'uniform_clip'), ('+ GradNorm', 'uniform_gradnorm'),
                ('RL + GradNorm', 'rl')), (main, ), 'the ± is the seed-to-seed spread.'),
