@@ -23,6 +23,7 @@ from rlpkd.benchmarking import SCHEDULE_CONTROL, PlanProgress, run_plan, run_too
 from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER
 from rlpkd.benchmarking.studies import (
     DET,
+    DET_LEVEL_CREDIT,
     RUN_OPTIONS,
     column,
     decisions,
@@ -56,6 +57,13 @@ METHODS = {
                                                       *rl_signal('task')]),
     'RL-PyramidKD, batch-alignment reward, self-critical': (
         DET.rl, ['model.selector.lambda_tradeoff=0.0', *rl_signal('batch_alignment')]),
+    # the per-level signal state + per-level credit (4 recorded samples per step, each
+    # also scored with every level flipped)
+    'RL-PyramidKD, level credit, gap reward': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0']),
+    'RL-PyramidKD, level credit, task reward': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
+                           'model.selector.reward_signal=task']),
 }
 
 

@@ -2,17 +2,18 @@
 # each level decision on its own, on the CPU toy data (same models, data and phases as
 # rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py):
 # - state_fields: instead of the prototype's 1542-entry state (the student's pooled
-#   features), the pair's per-level signals: the sample's standardised level losses
-#   ('discrepancy', 4 entries) and the teacher's standardised task loss on it
-#   ('reliability', 1): 10 entries with selected + budget. On the known-answer runs
-#   these alone let a probe find every image's answer, the prototype's fields did not
-#   (benchmarks/results/state_probe.md);
+#   features), the sample's standardised level losses ('discrepancy', 4 entries; 9 with
+#   selected + budget). On the known-answer runs it alone lets a probe find every
+#   image's answer, the prototype's fields did not (benchmarks/results/state_probe.md);
+#   it costs ~6 % of an iteration. 'reliability' (the teacher's task loss on the sample)
+#   can be added: it costs 66-104 % of an iteration on the toy (one teacher loss per
+#   image);
 # - level_credit + LevelCreditLearner: each recorded sample is also scored with every
 #   level flipped, and each decision learns from r(a) - r(a with that level flipped).
 _base_ = ['./rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py']
 model = dict(
     selector=dict(
-        state_fields=('discrepancy', 'reliability'),
+        state_fields=('discrepancy', ),
         level_credit=True))
 train_cfg = dict(
     phases=[

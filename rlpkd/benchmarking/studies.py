@@ -22,12 +22,16 @@ from mmengine.runner import Runner, load_checkpoint
 
 from rlpkd.registry import MODELS
 
-from .plan import TASKS, Method
+from .plan import DET_MODEL, TASKS, Method
 from .runner import DECISIONS
 from .tables import format_cell, stats
 
 DET = TASKS['det']
 LEVELS = DET.levels
+#: RL-PyramidKD with the per-level signal state and per-level credit
+DET_LEVEL_CREDIT = f'faster_rcnn/rlpkd-levelcredit_{DET_MODEL}.py'
+#: the configs with RL-PyramidKD's phase schedule and its selection metric
+RL_CONFIGS = (DET.rl, DET_LEVEL_CREDIT)
 #: every study run: no validation during training, one checkpoint at the end
 RUN_OPTIONS = ('train_cfg.val_interval=1000', 'default_hooks.checkpoint.interval=1000')
 PARTS = ('rlpkd.benchmarking.parts', )
@@ -35,7 +39,7 @@ PARTS = ('rlpkd.benchmarking.parts', )
 
 def epochs_options(config: str, epochs: int) -> List[str]:
     """``epochs`` in total; a run of the RL config splits them into its three phases."""
-    if config != DET.rl:
+    if config not in RL_CONFIGS:
         return [f'train_cfg.max_epochs={epochs}']
     third = epochs // 3
     return [f'train_cfg.phases.{i}.epochs={n}'
@@ -45,11 +49,11 @@ def epochs_options(config: str, epochs: int) -> List[str]:
 def study_methods(table: Dict[str, tuple], epochs: int,
                   names: Sequence[str]) -> List[Method]:
     """The :class:`Method` of each ``label -> (config, options)`` of ``table`` named in
-    ``names``, trained for ``epochs``. A run of the RL config (its ``test_evaluator``
+    ``names``, trained for ``epochs``. A run of an RL config (its ``test_evaluator``
     is ``[CocoMetric, LevelSelectionMetric]``) is a learned run (family
     ``ablation``), whatever its selector; the others are family ``fixed``."""
     return [Method(''.join(c if c.isalnum() else '_' for c in label), label,
-                   'ablation' if config == DET.rl else 'fixed', config,
+                   'ablation' if config in RL_CONFIGS else 'fixed', config,
                    (*options, *epochs_options(config, epochs)), imports=PARTS)
             for label, (config, options) in table.items() if label in names]
 

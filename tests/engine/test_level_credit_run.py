@@ -25,7 +25,6 @@ def test_level_credit_config_trains_and_checkpoints_its_state(tmp_path):
     assert credit and all(0 <= r['rl/agreement'] <= 1 for r in credit)
     weights = state(work / 'epoch_4.pth')
     # the signals' running statistics: every image state of the policy phases
-    count = weights['selector.env.signals.standardisers.discrepancy.count']
-    assert count > 0 and weights['selector.env.signals.standardisers.reliability.count'] == count
-    assert weights['selector.policy.encoder.0.weight'].shape[1] == 4 + 1 + 4 + 1
+    assert weights['selector.env.signals.standardisers.discrepancy.count'] > 0
+    assert weights['selector.policy.encoder.0.weight'].shape[1] == 4 + 4 + 1
     assert weights['selector.policy.lstm.weight_ih'].shape[1] == 256 + 2 * 4 + 2 + 1

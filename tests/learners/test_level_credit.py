@@ -26,7 +26,7 @@ def test_collected_experience_holds_every_levels_flip(distiller):
     record = selector.collect_experience()
     assert isinstance(record, LevelCreditExperience) and len(record) == 3
     assert record.flip_rewards.shape == (3, 4) and torch.isfinite(record.flip_rewards).all()
-    assert record.states.shape == (3, 10)
+    assert record.states.shape == (3, 9)
     learner = LevelCreditLearner(selector)
     before = copy.deepcopy(selector.learnable().state_dict())
     learner.add(record)
@@ -59,7 +59,8 @@ def signal_states(layout, num, gen):
     rows = (corrupted < 4).nonzero().squeeze(1)
     discrepancy[rows, corrupted[rows]] += 3.0
     states[:, layout['discrepancy']] = discrepancy
-    states[:, layout['reliability']] = torch.randn(num, 1, generator=gen)
+    if 'reliability' in layout.names():
+        states[:, layout['reliability']] = torch.randn(num, 1, generator=gen)
     states[:, layout['budget']] = 1.0
     return states
 

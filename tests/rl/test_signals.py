@@ -1,7 +1,9 @@
 """State signals (rlpkd/rl/signals.py) on the real toy detection pair."""
 import pytest
 import torch
+from mmengine.config import Config
 
+from rlpkd.models.utils import config_file
 from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
 from rlpkd.rl.signals import RunningStandardiser
 from rlpkd.rl.state import StateLayout, check_fields
@@ -46,8 +48,12 @@ def test_discrepancy_needs_the_teacher_before_the_decision():
 
 @pytest.fixture(scope='module')
 def distiller():
+    """The level-credit config's distiller with both signals in the state."""
     torch.manual_seed(0)
-    return build_from_config(CONFIG).train()
+    cfg = Config.fromfile(config_file(CONFIG))
+    assert cfg.model.selector.state_fields == ('discrepancy', )
+    return build_from_config(CONFIG, selector=dict(
+        cfg.model.selector, state_fields=('discrepancy', 'reliability'))).train()
 
 
 def states_of(distiller, batch, corrupt=None):
@@ -71,7 +77,7 @@ def states_of(distiller, batch, corrupt=None):
     return env.states(observed, student, teacher, task=TaskInputs(inputs, samples))[0]
 
 
-def test_the_configs_state_is_the_signal_fields(distiller):
+def test_the_state_is_the_signal_fields(distiller):
     layout = distiller.selector.env.layout
     assert layout.names() == ('discrepancy', 'reliability', 'selected', 'budget')
     assert layout['discrepancy'] == slice(0, 4) and layout.dim == 10
