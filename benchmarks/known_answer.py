@@ -11,7 +11,16 @@ learned selectors, per-group selection rates and the fraction of val images whos
 decision matches the known answer. Writes ``benchmarks/results/known_answer.{md,json}``.
 Finished runs are reused (``--work-dir``); toy-scale CPU numbers.
 
+Headroom (is per-sample selection worth learning here?): ``--all-subsets`` also trains
+every fixed subset of levels, ``--teacher-images N --teacher-epochs E`` a stronger
+teacher (trained once on N other images for E epochs, cached), and the output gains
+the teacher's own mAP and the paired (same seed) differences of the group oracle to
+every method (:mod:`rlpkd.benchmarking.headroom`):
+
     .venv/bin/python benchmarks/known_answer.py [--seeds 0 1 2] [--epochs 9]
+    .venv/bin/python benchmarks/known_answer.py --seeds 0 1 2 3 4 --all-subsets \
+        --teacher-images 480 --teacher-epochs 24 --methods 'student alone' 'uniform KD' \
+        'group oracle' --out benchmarks/results/known_answer_headroom
 """
 from __future__ import annotations
 
@@ -20,6 +29,7 @@ import json
 from pathlib import Path
 
 from rlpkd.benchmarking import SCHEDULE_CONTROL, PlanProgress, run_plan, run_tool
+from rlpkd.benchmarking.headroom import fixed_subsets, headroom_markdown, subset_label
 from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER
 from rlpkd.benchmarking.studies import (
     DET,
@@ -41,14 +51,18 @@ def rl_signal(signal: str) -> list:
             'train_cfg.phases.1.collect_samples=4', 'train_cfg.phases.2.collect_samples=4']
 
 
+def fixed(subset) -> tuple:
+    """The uniform-KD config keeping the levels of ``subset`` for every image."""
+    return (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
+                          f'model.selector.levels=[{",".join(subset)}]'])
+
+
+#: the fixed subsets run by default: those the known answers point at
+DEFAULT_SUBSETS = (('P3', 'P4', 'P5'), ('P2', 'P3', 'P4'), ('P3', 'P4'))
 METHODS = {
+    'student alone': (DET.student, []),
     'uniform KD': (DET.uniform, []),
-    'fixed: drop P2': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
-                                 'model.selector.levels=[P3,P4,P5]']),
-    'fixed: drop P5': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
-                                 'model.selector.levels=[P2,P3,P4]']),
-    'fixed: drop P2 and P5': (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
-                                        'model.selector.levels=[P3,P4]']),
+    **{subset_label(s): fixed(s) for s in fixed_subsets(DET.levels)},
     'group oracle': (DET.uniform, ['model.selector.type=rlpkd.GroupOracleSelector']),
     # control: RL's phase schedule (backbone frozen in phase 2) with every level kept
     'uniform KD on the RL schedule': (DET.rl, list(SCHEDULE_CONTROL)),
@@ -68,10 +82,46 @@ METHODS = {
 
 
 def options(args, data: Path) -> list:
-    """``--cfg-options`` of every run: the known-answer distiller on ``data``."""
+    """``--cfg-options`` of every distillation run: the known-answer distiller on ``data``."""
     anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
-    return [*RUN_OPTIONS, 'model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
+    return ['model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
             f'model.corruption={args.corruption}']
+
+
+def method_table(args, data: Path) -> dict:
+    """:data:`METHODS` with the known-answer options (and the oracle's groups) added."""
+    anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
+    table = {}
+    for label, (config, opts) in METHODS.items():
+        if config != DET.student:
+            opts = [*options(args, data), *opts]
+        if 'Oracle' in ' '.join(opts):
+            opts = [*opts, f'model.selector.ann_files={anns}']
+        table[label] = (config, opts)
+    return table
+
+
+def strong_teacher(args, work: Path, progress) -> Path:
+    """The teacher: trained once on the student's train images, or with
+    ``--teacher-images`` on that many other images (``--teacher-epochs`` long)."""
+    data = (work / 'data').resolve()
+    extra = [] if args.teacher_epochs is None else \
+        [f'train_cfg.max_epochs={args.teacher_epochs}']
+    if args.teacher_images:
+        data = (work / f'teacher_data_{args.teacher_images}').resolve()
+        run_tool('make_toy_data.py', ['det', '--out', data, '--num-train',
+                                      args.teacher_images, '--num-val', args.num_val,
+                                      '--seed', 1000], work / 'teacher_data.log')
+    return prepare_teacher(DET, work, data, None, progress, options=extra)
+
+
+def teacher_map(teacher: Path, work: Path, data: Path) -> float:
+    """The teacher's own mAP on the benchmark's val images (tested once, kept)."""
+    out = (work / f'teacher_test_{teacher.stem}').resolve()
+    if not (out / 'metrics.json').exists():
+        run_tool('test.py', [DET.path(DET.teacher), teacher, '--work-dir', out,
+                             '--cfg-options', *DET.data_options(data)], out / 'test.log')
+    return json.loads((out / 'metrics.json').read_text())['coco/bbox_mAP']
 
 
 WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',
@@ -85,15 +135,27 @@ def match_fraction(records: list) -> float:
     return sum(hits) / len(hits)
 
 
-def markdown(results: list, args) -> str:
+def command(args) -> str:
+    """The command that makes this output."""
+    extra = ''.join(f' --{k.replace("_", "-")} {getattr(args, k)}' for k in (
+        'teacher_images', 'teacher_epochs') if getattr(args, k))
+    return (f'benchmarks/known_answer.py --corruption {args.corruption} --seeds '
+            f'{" ".join(map(str, args.seeds))} --epochs {args.epochs} --num-train '
+            f'{args.num_train} --num-val {args.num_val}{extra}'
+            f'{" --all-subsets" if args.all_subsets else ""}')
+
+
+def markdown(results: list, args, teacher: float) -> str:
     wrong = WRONG[args.corruption]
+    trained = (f'{args.teacher_images} other images' if args.teacher_images else
+               'the same train images') + \
+        f', {args.teacher_epochs or 12} epochs'
     lines = [f'Known-answer benchmark (toy-scale CPU): teacher {CORRUPTED["large"]} = {wrong} '
              f'on "large" images, {CORRUPTED["small"]} = {wrong} on "small" images, λ = 0; '
              f'{args.num_train} train / '
-             f'{args.num_val} val images, {args.epochs} epochs, seeds {args.seeds}. '
-             f'`benchmarks/known_answer.py --corruption {args.corruption} --seeds '
-             f'{" ".join(map(str, args.seeds))} --epochs {args.epochs} --num-train '
-             f'{args.num_train} --num-val {args.num_val}`. mean ± std over seeds.', '',
+             f'{args.num_val} val images, {args.epochs} epochs, seeds {args.seeds}; the '
+             f'teacher ({trained}) has {teacher:.3f} mAP on the val images. '
+             f'`{command(args)}`. mean ± std over seeds.', '',
              '| method | mAP | AP_s | AP_l | distill cost | P2 kept (large / small / mixed) '
              '| P5 kept (large / small / mixed) | subsets | matches known answer | train (s) |',
              '|---' * 10 + '|']
@@ -116,6 +178,9 @@ def markdown(results: list, args) -> str:
             col('selection/distinct_subsets') if learned else '–',
             mean_std([r['match'] for r in runs]) if learned else '–',
             mean_std([r['train_s'] for r in runs])]) + ' |')
+    if any(r['method'] == 'group oracle' for r in results):
+        lines += ['', 'Paired by seed (the same data order and initialisation):', '',
+                  headroom_markdown(results, 'group oracle', 'coco/bbox_mAP', 'mAP')]
     return '\n'.join(lines) + '\n'
 
 
@@ -126,13 +191,23 @@ def main() -> None:
     parser.add_argument('--num-train', type=int, default=120)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
-                        default=list(METHODS))
+                        default=[m for m in METHODS if m != 'student alone' and (
+                            not m.startswith('fixed: ') or
+                            m in map(subset_label, DEFAULT_SUBSETS))])
+    parser.add_argument('--all-subsets', action='store_true',
+                        help='also run every fixed subset of levels (14)')
+    parser.add_argument('--teacher-images', type=int, default=0,
+                        help='train the teacher on this many other images (0: on the '
+                        "student's train images)")
+    parser.add_argument('--teacher-epochs', type=int,
+                        help="the teacher's epochs (default: its config's 12)")
     parser.add_argument('--corruption', choices=CORRUPTIONS, default='noise',
                         help='how the wrong teacher level is made '
                         '(rlpkd/benchmarking/parts/known_answer.py)')
     parser.add_argument('--work-dir', default='work_dirs/known_answer_v3',
                         help='data, teacher, and the runs of each corruption under '
-                        '<work-dir>/<corruption>/')
+                        '<work-dir>/<corruption>/ (<work-dir>/teacher_<images>i_<epochs>e/'
+                        '<corruption>/ with a --teacher-images / --teacher-epochs teacher)')
     parser.add_argument('--out', help='output stem (default: benchmarks/results/'
                         'known_answer, + _<corruption> for another corruption than noise)')
     args = parser.parse_args()
@@ -145,22 +220,24 @@ def main() -> None:
     run_tool('make_toy_data.py', ['det', '--out', data, '--num-train', args.num_train,
                                   '--num-val', args.num_val], work / 'data.log')
     with PlanProgress(1) as progress:  # one teacher for every corruption
-        teacher = prepare_teacher(DET, work, data, None, progress)
+        teacher = strong_teacher(args, work, progress)
     root = work / args.corruption
-    anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
-    table = {k: (cfg, [*opts, f'model.selector.ann_files={anns}'] if 'Oracle' in ' '.join(opts)
-                 else opts) for k, (cfg, opts) in METHODS.items()}
-    plan = study_methods(table, args.epochs, args.methods)
-    results = [r for r in run_plan(DET, plan, args.seeds, root, data, teacher,
-                                   options(args, data)) if r['status'] == 'ok']
+    if args.teacher_images or args.teacher_epochs:
+        root = work / f'teacher_{args.teacher_images}i_{args.teacher_epochs}e' / args.corruption
+    names = [*args.methods, *(m for m in METHODS if args.all_subsets and
+                              m.startswith('fixed: ') and m not in args.methods)]
+    plan = study_methods(method_table(args, data), args.epochs, names)
+    results = [r for r in run_plan(DET, plan, args.seeds, root, data, teacher, RUN_OPTIONS)
+               if r['status'] == 'ok']
     learned = {m.key: m for m in plan if m.learned}
     for record in results:
         if record['key'] in learned:
             record['match'] = match_fraction(decisions(root, learned[record['key']],
                                                        record['seed']))
+    text = markdown(results, args, teacher_map(teacher, work, data))
     Path(args.out + '.json').write_text(json.dumps(results, indent=1))
-    Path(args.out + '.md').write_text(markdown(results, args))
-    print(markdown(results, args))
+    Path(args.out + '.md').write_text(text)
+    print(text)
 
 
 if __name__ == '__main__':

@@ -37,9 +37,9 @@ from rlpkd.learners import (
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELD_SETS = {'prototype': ('global', 'levels', 'gap'),
-              'discrepancy + reliability': ('discrepancy', 'reliability')}
+              'discrepancy': ('discrepancy', )}
 PER_UPDATE = 16
-CHECKPOINTS = (64, 128, 192, 264, 528, 1056)
+CHECKPOINTS = (64, 128, 192, 256, 512, 1024)
 
 
 def configured(name: str) -> dict:

@@ -53,7 +53,9 @@ SECTIONS: tuple[Section, ...] = (
      (('known_answer', 'Known answer, noise'),
       ('known_answer_flip', 'Known answer, flip'),
       ('known_answer_erase', 'Known answer, erase'),
-      ('known_answer_policy', 'Can PPO learn the known answer from the real states?'))),
+      ('known_answer_policy', 'Can PPO learn the known answer from the real states?'),
+      ('state_probe', 'Does the state carry the known answer? (per-level signals)'),
+      ('learner_probe', 'Can the learner learn it within one run? (per-level credit)'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',

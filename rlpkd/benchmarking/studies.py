@@ -51,10 +51,13 @@ def study_methods(table: Dict[str, tuple], epochs: int,
     """The :class:`Method` of each ``label -> (config, options)`` of ``table`` named in
     ``names``, trained for ``epochs``. A run of an RL config (its ``test_evaluator``
     is ``[CocoMetric, LevelSelectionMetric]``) is a learned run (family
-    ``ablation``), whatever its selector; the others are family ``fixed``."""
-    return [Method(''.join(c if c.isalnum() else '_' for c in label), label,
-                   'ablation' if config in RL_CONFIGS else 'fixed', config,
-                   (*options, *epochs_options(config, epochs)), imports=PARTS)
+    ``ablation``), whatever its selector; the student's own config is family
+    ``student`` (no teacher); the others are family ``fixed``."""
+    def family(config: str) -> str:
+        return 'ablation' if config in RL_CONFIGS else \
+            'student' if config == DET.student else 'fixed'
+    return [Method(''.join(c if c.isalnum() else '_' for c in label), label, family(config),
+                   config, (*options, *epochs_options(config, epochs)), imports=PARTS)
             for label, (config, options) in table.items() if label in names]
 
 

@@ -39,10 +39,10 @@ def prepare_data(task: TaskSetup, root: Path, data: Optional[Path], suffix: str 
 
 def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[Path],
                     progress: PlanProgress, suffix: str = '',
-                    cache: Optional[Path] = None) -> Path:
+                    cache: Optional[Path] = None, options: Sequence[str] = ()) -> Path:
     """``teacher`` when given (must exist), else the task's toy teacher from ``cache``
-    (default: ``root/teacher<suffix>``), trained there once if it is not
-    (:func:`rlpkd.benchmarking.teacher.cached_teacher`).
+    (default: ``root/teacher<suffix>``), trained there once if it is not, with the extra
+    ``--cfg-options`` ``options`` (:func:`rlpkd.benchmarking.teacher.cached_teacher`).
 
     Raises:
         FileNotFoundError: ``--teacher`` does not exist.
@@ -54,7 +54,7 @@ def prepare_teacher(task: TaskSetup, root: Path, data: Path, teacher: Optional[P
         return teacher.resolve()
     work = (root / f'teacher{suffix}').resolve()  # the tools run from the repository root
     progress.status(f'the teacher ({task.teacher})')
-    return cached_teacher(task, data, cache or work, work, progress.status)[0]
+    return cached_teacher(task, data, cache or work, work, progress.status, options)[0]
 
 
 def header(task: TaskSetup, seeds: Sequence[int], command: str, records: List[dict]) -> str:

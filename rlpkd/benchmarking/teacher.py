@@ -35,17 +35,18 @@ def teacher_key(task: TaskSetup, data: Path, options: Sequence[str]) -> str:
 
 
 def cached_teacher(task: TaskSetup, data: Path, cache: Path, work: Path,
-                   on_progress: Optional[Callable[[str], None]] = None
-                   ) -> Tuple[Path, Optional[float]]:
+                   on_progress: Optional[Callable[[str], None]] = None,
+                   options: Sequence[str] = ()) -> Tuple[Path, Optional[float]]:
     """The task's toy teacher on ``data``: ``cache/toy-teacher-<task>-<key>.pth`` when it
-    exists (seconds ``None``), else trained into ``work`` with the task's data options
-    and seed 0, copied into the cache, and its training seconds.
+    exists (seconds ``None``), else trained into ``work`` with the task's data options,
+    seed 0 and ``options`` (e.g. a longer schedule; part of the key), copied into the
+    cache, and its training seconds.
 
     Raises:
         rlpkd.benchmarking.ToolError: the training failed (the log is named).
     """
     data, cache = data.resolve(), cache.resolve()  # the tools run from the repository root
-    options = [*task.data_options(data), 'randomness.seed=0']
+    options = [*task.data_options(data), 'randomness.seed=0', *options]
     cached = cache / f'toy-teacher-{task.key}-{teacher_key(task, data, options)}.pth'
     if cached.exists():
         return cached.resolve(), None

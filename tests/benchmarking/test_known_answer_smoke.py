@@ -26,4 +26,7 @@ def test_known_answer_benchmark_writes_its_results(tmp_path):
     run = tmp_path / 'work' / 'noise' / 'group_oracle' / 'seed_0'
     assert 'rlpkd.benchmarking.parts' in (run / 'config.py').read_text()
     assert (run / 'result.json').is_file()  # a finished run, reused by a second call
-    assert '| group oracle |' in out.with_suffix('.md').read_text()
+    text = out.with_suffix('.md').read_text()
+    assert '| group oracle |' in text
+    assert 'mAP on the val images' in text  # the teacher's own mAP, tested
+    assert '| RL-PyramidKD, gap reward | 1 |' in text  # paired with the oracle by seed
