@@ -139,10 +139,27 @@ def command(args) -> str:
     """The command that makes this output."""
     extra = ''.join(f' --{k.replace("_", "-")} {getattr(args, k)}' for k in (
         'teacher_images', 'teacher_epochs') if getattr(args, k))
+    if args.methods != default_methods():
+        extra += ' --methods ' + ' '.join(f"'{m}'" for m in args.methods)
+    if Path(args.out).resolve() != Path(default_out(args.corruption)).resolve():
+        extra += f' --out {Path(args.out).resolve().relative_to(ROOT)}' \
+            if Path(args.out).resolve().is_relative_to(ROOT) else f' --out {args.out}'
     return (f'benchmarks/known_answer.py --corruption {args.corruption} --seeds '
             f'{" ".join(map(str, args.seeds))} --epochs {args.epochs} --num-train '
             f'{args.num_train} --num-val {args.num_val}{extra}'
             f'{" --all-subsets" if args.all_subsets else ""}')
+
+
+def default_methods() -> list:
+    """The methods run without ``--methods``: all but the student alone and the fixed
+    subsets outside :data:`DEFAULT_SUBSETS`."""
+    return [m for m in METHODS if m != 'student alone' and (
+        not m.startswith('fixed: ') or m in map(subset_label, DEFAULT_SUBSETS))]
+
+
+def default_out(corruption: str) -> str:
+    tag = '' if corruption == 'noise' else f'_{corruption}'
+    return str(ROOT / 'benchmarks' / 'results' / f'known_answer{tag}')
 
 
 def markdown(results: list, args, teacher: float) -> str:
@@ -191,9 +208,7 @@ def main() -> None:
     parser.add_argument('--num-train', type=int, default=120)
     parser.add_argument('--num-val', type=int, default=60)
     parser.add_argument('--methods', nargs='+', choices=sorted(METHODS),
-                        default=[m for m in METHODS if m != 'student alone' and (
-                            not m.startswith('fixed: ') or
-                            m in map(subset_label, DEFAULT_SUBSETS))])
+                        default=default_methods())
     parser.add_argument('--all-subsets', action='store_true',
                         help='also run every fixed subset of levels (14)')
     parser.add_argument('--teacher-images', type=int, default=0,
@@ -211,9 +226,7 @@ def main() -> None:
     parser.add_argument('--out', help='output stem (default: benchmarks/results/'
                         'known_answer, + _<corruption> for another corruption than noise)')
     args = parser.parse_args()
-    if args.out is None:
-        tag = '' if args.corruption == 'noise' else f'_{args.corruption}'
-        args.out = str(ROOT / 'benchmarks' / 'results' / f'known_answer{tag}')
+    args.out = args.out or default_out(args.corruption)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     data = (work / 'data').resolve()

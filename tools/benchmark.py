@@ -1,6 +1,6 @@
 """Regenerate the write-up's tables for one task at toy scale, mean ± std over seeds.
 
-Usage: ``python tools/benchmark.py {det,seg,cls} [--seeds N] [--only KEY|FAMILY|meta ...]
+Usage: ``python tools/benchmark.py {det,seg,cls,ins} [--seeds N] [--only KEY|FAMILY|meta ...]
 [--work-dir DIR] [--data DIR] [--teacher CKPT] [--cfg-options k=v ...] [--meta
 [--meta-ks K ...] [--meta-iters N] [--meta-teacher TASK=CKPT ...]] [--full]``.
 
@@ -16,7 +16,9 @@ reported in its table cells and the plan goes on. Writes ``<work-dir>/tables.md`
 ``--meta`` adds the meta-learning table (:mod:`rlpkd.benchmarking.meta`: MAML
 meta-trained on the two other toy tasks, adapted to TASK for K PPO updates, vs from
 scratch) in ``<work-dir>/meta/meta_table.md``.
-``--full`` prints (does not run) the multi-GPU commands for the full-scale datasets.
+``--full`` prints (does not run) the multi-GPU commands for the full-scale datasets: every
+full-scale config of the task; ``ins`` (Mask R-CNN, COCO instance segmentation) has
+full-scale configs only, so it takes ``--full``.
 """
 from __future__ import annotations
 
@@ -32,11 +34,13 @@ except ImportError:  # run from a checkout without ``pip install``
 
 from rlpkd.benchmarking import TASKS, full_commands, methods, run_benchmark, select
 from rlpkd.benchmarking.meta import run_meta
+from rlpkd.benchmarking.plan import TOY_TASKS
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('task', choices=sorted(TASKS))
+    parser.add_argument('task', choices=sorted(TOY_TASKS),
+                        help='ins (Mask R-CNN) only with --full')
     parser.add_argument('--seeds', type=int, default=3, help='number of seeds (0 .. N-1)')
     parser.add_argument('--only', nargs='+', metavar='KEY|FAMILY',
                         help='run only these methods (keys, e.g. uniform rl, or families: '
@@ -62,6 +66,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.seeds < 1:
         parser.error('--seeds must be >= 1')
+    if args.task not in TASKS and not args.full:
+        parser.error(f'{args.task}: full-scale commands only (--full); the toy benchmark '
+                     f'has {sorted(TASKS)}')
     if args.only and 'meta' in args.only:
         args.meta, args.only = True, [o for o in args.only if o != 'meta'] or ['none']
     try:
@@ -73,14 +80,14 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    task = TASKS[args.task]
+    task = TOY_TASKS[args.task]
     try:
         plan = [] if args.only == ['none'] else select(methods(task), args.only)
     except ValueError as err:
         sys.exit(str(err))
     seeds = list(range(args.seeds))
     if args.full:
-        print('\n'.join(full_commands(task, plan, seeds, args.gpus)))
+        print('\n'.join(full_commands(task, plan, seeds, args.gpus, others=not args.only)))
         if args.meta:
             print('# meta table: no full-scale commands (configs/maml/'
                   'maml_rlpkd_coco-ade20k-in1k.py meta-trains across the three full tasks)')

@@ -13,5 +13,8 @@ train_cfg = dict(
     learners=dict(_delete_=True, ea={{_base_.evolution_learner}}),
     proxy_iters=500,
     fitness_batches=200,
-    arch_dataloader=dict(dataset=dict(pipeline={{_base_.test_pipeline}})),
+    # the training pipeline without its random flip: mmdet's test pipeline loads the
+    # boxes after resizing the image, which suits evaluation, not a loss
+    arch_dataloader=dict(dataset=dict(pipeline=[
+        step for step in _base_.train_pipeline if step.type != 'RandomFlip'])),
     val_interval=100000)

@@ -120,8 +120,10 @@ def plain_loop(key: str, loop: dict) -> dict:
     """mmengine's own loop for the rlpkd loop ``loop`` at config key ``key``.
 
     A training loop keeps its length and validation settings: phases (``PhaseTrainLoop``)
-    counted in epochs become an ``EpochBasedTrainLoop`` of their total; a loop with
-    ``max_epochs`` / ``max_iters`` the epoch / iteration based loop of that length.
+    counted in epochs become an ``EpochBasedTrainLoop`` of their total; an iteration-based
+    phase loop (``iter_based=True``, every phase in ``iters``) an ``IterBasedTrainLoop``
+    of its total; a loop with ``max_epochs`` / ``max_iters`` the epoch / iteration based
+    loop of that length.
     """
     if key == 'val_cfg':
         return dict(type='ValLoop')
@@ -131,11 +133,23 @@ def plain_loop(key: str, loop: dict) -> dict:
             if k in loop}
     if 'phases' in loop:
         phases = list(loop['phases'])
-        if not phases or any(phase.get('epochs') is None for phase in phases):
+        if not phases:
+            raise ValueError(f'{key}: {loop["type"]} has no phases')
+        if loop.get('iter_based', False):
+            epochs = [phase.get('name') for phase in phases if phase.get('iters') is None]
+            if epochs:
+                raise ValueError(f'{key}: {loop["type"]} is iteration-based (iter_based='
+                                 f'True) but phase(s) {epochs} have no `iters`')
+            return dict(type='IterBasedTrainLoop',
+                        max_iters=sum(phase['iters'] for phase in phases), **keep)
+        iters = [phase.get('name') for phase in phases if phase.get('epochs') is None]
+        if iters:
             raise ValueError(
-                f'{key}: {loop["type"]} phases counted in `iters` have no plain loop of the '
-                'same length (an epoch-based loop that stops mid-epoch); give every phase '
-                '`epochs` to export a student config')
+                f'{key}: {loop["type"]} counts epochs but phase(s) {iters} are given in '
+                '`iters`: an epoch loop that stops mid-epoch has no plain loop of the same '
+                'length. To export a student config, give every phase `epochs`, or make '
+                'the schedule iteration-based (iter_based=True, every phase in `iters`, '
+                'val_interval in iterations), which exports as an IterBasedTrainLoop')
         return dict(type='EpochBasedTrainLoop',
                     max_epochs=sum(phase['epochs'] for phase in phases), **keep)
     if 'max_epochs' in loop:

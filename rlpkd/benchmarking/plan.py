@@ -64,7 +64,9 @@ class TaskSetup:
     task's main metric. ``clip_grad``: ``max_norm`` of the "gradient clipping" row.
     ``gradnorm_param``: GradNorm's shared layer (the student's first stage).
     ``full`` / ``full_nas``: the full-scale configs (``uniform``, ``gradnorm``, ``rl``;
-    NAS method -> (search, retrain)) that ``tools/benchmark.py --full`` prints.
+    NAS method -> (search, retrain)) that ``tools/benchmark.py --full`` prints;
+    ``full_other``: the task's other full-scale configs (no row of the tables), printed
+    after them.
     ``data_root``: the toy data's default root (``tools/demo.py``); ``train_files``: the
     glob under it of the files the teacher trains on (the teacher cache hashes them,
     :mod:`rlpkd.benchmarking.teacher`).
@@ -88,6 +90,7 @@ class TaskSetup:
     train_files: str = ''
     full: Dict[str, str] = field(default_factory=dict)
     full_nas: Dict[str, Tuple[str, str]] = field(default_factory=dict)
+    full_other: Tuple[str, ...] = ()
 
     @property
     def main_metric(self) -> str:
@@ -134,8 +137,10 @@ def sweep_key(lam: float) -> str:
 def methods(task: TaskSetup) -> List[Method]:
     """Every method of the tables, in table order (see the module docstring)."""
     gradnorm = task.gradnorm_options()
-    found = [Method(name.lower(), name, 'nas', search, retrain=retrain)
-             for name, (search, retrain) in task.nas.items()]
+    # a task with full-scale NAS configs only (instance segmentation): rows for --full
+    nas = task.nas or {name: ('', '') for name in task.full_nas}
+    found = [Method(name.lower(), name, 'nas', search, retrain=retrain or None)
+             for name, (search, retrain) in nas.items()]
     sweep = [Method(sweep_key(lam),
                     'RL-PyramidKD (full)' if lam == FULL_LAMBDA else f'RL-PyramidKD λ = {lam:g}',
                     'lambda', task.rl, (*gradnorm, f'model.selector.lambda_tradeoff={lam}'),
@@ -186,6 +191,8 @@ def _nas(model: str, retrain_model: str = '') -> Dict[str, Tuple[str, str]]:
 DET_MODEL = 'faster-rcnn_r18w32-r18w16_fpn_toy-coco'
 CLS_MODEL = 'resnet18w32-resnet18w16_toy-folder'
 SEG_MODEL = 'deeplabv3plus_r18w32-r18w16-d8_toy-ade'
+SEG_FULL = 'deeplabv3plus_r101-r50-d8_4xb4-80k_ade20k-512x512'
+CLS_FULL = 'resnet101-resnet50_8xb32_in1k'
 TASKS: Dict[str, TaskSetup] = {
     'det': TaskSetup(
         'det', 'Detection: Faster R-CNN R18-w32 FPN128 -> R18-w16 FPN64, toy COCO', 'det',
@@ -209,8 +216,12 @@ TASKS: Dict[str, TaskSetup] = {
         _nas(SEG_MODEL), (('mIoU', 'mIoU'), ('aAcc', 'aAcc'), ('mAcc', 'mAcc')),
         ('res2', 'res3', 'res4', 'res5'), 'size_groups.json', clip_grad=3.0,
         data_root='data/toy_ade', train_files='annotations/training/*.png',
-        full=dict(uniform='deeplabv3plus/kd-uniform_deeplabv3plus_r101-r50-d8_4xb4-80k_'
-                          'ade20k-512x512.py')),
+        full=dict(uniform=f'deeplabv3plus/kd-uniform_{SEG_FULL}.py',
+                  gradnorm=f'deeplabv3plus/kd-gradnorm_{SEG_FULL}.py',
+                  rl=f'deeplabv3plus/rlpkd_{SEG_FULL}.py'),
+        full_nas=_nas(SEG_FULL.replace('-80k', ''), SEG_FULL),
+        full_other=('deeplabv3plus/kd-uniform_deeplabv3plus_r101-r18-d8_4xb4-80k_'
+                    'ade20k-512x512.py', )),
     'cls': TaskSetup(
         'cls', 'Classification: ResNet-18 w32 -> w16, toy ImageNet-style folder', 'cls',
         'resnet/resnet18-w32_toy-folder.py', 'resnet/resnet18-w16_toy-folder.py',
@@ -219,12 +230,16 @@ TASKS: Dict[str, TaskSetup] = {
         # uniform KD's gradient norm: 13 at the start, median 5.5 later (10-iteration means)
         ('res2', 'res3', 'res4', 'res5'), 'size_groups.json', clip_grad=5.0,
         data_root='data/toy_folder', train_files='train/*/*.png',
-        full=dict(uniform='resnet/kd-uniform_resnet101-resnet50_8xb32_in1k.py')),
+        full=dict(uniform=f'resnet/kd-uniform_{CLS_FULL}.py',
+                  gradnorm=f'resnet/kd-gradnorm_{CLS_FULL}.py',
+                  rl=f'resnet/rlpkd_{CLS_FULL}.py'),
+        full_nas=_nas(CLS_FULL)),
 }
 
 INS_MODEL = 'mask-rcnn_r18w32-r18w16_fpn_toy-coco'
 #: the benchmark's tasks and Mask R-CNN (toy instance segmentation on the detection data,
-#: which has no NAS configs): the tasks of ``tools/demo.py``
+#: which has no toy NAS configs): the tasks of ``tools/demo.py``; ``tools/benchmark.py
+#: ins --full`` prints Mask R-CNN's full-scale commands
 TOY_TASKS: Dict[str, TaskSetup] = {**TASKS, 'ins': TaskSetup(
     'ins', 'Instance segmentation: Mask R-CNN R18-w32 FPN128 -> R18-w16 FPN64, toy COCO',
     'det', 'mask_rcnn/mask-rcnn_r18-w32_fpn_toy-coco.py',
@@ -232,4 +247,8 @@ TOY_TASKS: Dict[str, TaskSetup] = {**TASKS, 'ins': TaskSetup(
     f'mask_rcnn/rlpkd_{INS_MODEL}.py', {},
     (('coco/segm_mAP', 'mask mAP'), ('coco/bbox_mAP', 'bbox mAP')), ('P2', 'P3', 'P4', 'P5'),
     'annotations/instances_val.json', clip_grad=3.0, coco=True, data_root='data/toy_coco',
-    train_files='annotations/instances_train.json')}
+    train_files='annotations/instances_train.json',
+    full=dict(uniform='mask_rcnn/kd-uniform_mask-rcnn_r101-r50_fpn_1x_coco.py',
+              gradnorm='mask_rcnn/kd-gradnorm_mask-rcnn_r101-r50_fpn_1x_coco.py',
+              rl='mask_rcnn/rlpkd_mask-rcnn_r101-r50_fpn_40e_coco.py'),
+    full_nas=_nas('mask-rcnn_r101-r50_fpn_coco', 'mask-rcnn_r101-r50_fpn_1x_coco'))}

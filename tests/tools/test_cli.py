@@ -207,10 +207,15 @@ def test_export_strips_every_rlpkd_entry(tmp_path: Path) -> None:
     assert export_api.student_config(str(distill)).custom_hooks == [
         dict(type='PolicyStatsHook'), dict(type='EMAHook')]
 
-    # phases counted in iterations have no plain loop of the same length
+    # an epoch loop with a phase counted in iterations has no plain loop of the same length
     distill.write_text(head + RL_PARTS.replace("epochs=3", "iters=30"))
-    with pytest.raises(ValueError, match='iters'):
+    with pytest.raises(ValueError, match="phase\\(s\\) \\['b'\\] are given in `iters`"):
         export_api.student_config(str(distill))
+    # an iteration-based one is an IterBasedTrainLoop of its total length
+    distill.write_text(head + RL_PARTS.replace("epochs=", "iters=").replace(
+        "val_interval=5", "val_interval=5, iter_based=True"))
+    assert export_api.student_config(str(distill)).train_cfg == dict(
+        type='IterBasedTrainLoop', max_iters=5, val_interval=5)
 
 
 TOY_MODS = """from mmengine.registry import DATASETS, METRICS, MODELS

@@ -47,7 +47,7 @@ class EvolutionSearchLoop(HeldOutSearchLoop):
 
     Args:
         runner, dataloader, phases, arch_dataloader, learners, val_begin, val_interval,
-            dynamic_intervals: as :class:`HeldOutSearchLoop`.
+            dynamic_intervals, iter_based: as :class:`HeldOutSearchLoop`.
         proxy_iters: student iterations of each candidate's proxy training.
         fitness_batches: held-out batches each candidate is scored on (``None``: the
             whole held-out split).
@@ -65,9 +65,10 @@ class EvolutionSearchLoop(HeldOutSearchLoop):
                  arch_dataloader: Union[DataLoader, Dict], proxy_iters: int,
                  fitness_batches: Optional[int] = None,
                  learners: Optional[Dict[str, dict]] = None, val_begin: int = 1,
-                 val_interval: int = 1, dynamic_intervals=None) -> None:
+                 val_interval: int = 1, dynamic_intervals=None,
+                 iter_based: bool = False) -> None:
         super().__init__(runner, dataloader, phases, arch_dataloader, learners, val_begin,
-                         val_interval, dynamic_intervals)
+                         val_interval, dynamic_intervals, iter_based=iter_based)
         if proxy_iters < 1:
             raise ValueError(f'train_cfg.proxy_iters must be >= 1, got {proxy_iters}')
         if fitness_batches is not None and fitness_batches < 1:

@@ -1,6 +1,8 @@
-"""PhaseTrainLoop: training phases (warm-up, policy learning, joint) in an mmengine epoch loop."""
+"""PhaseTrainLoop: training phases (warm-up, policy learning, joint) in an mmengine epoch
+or iteration loop."""
 from __future__ import annotations
 
+import bisect
 import math
 import time
 from dataclasses import dataclass
@@ -17,6 +19,7 @@ from rlpkd.registry import LEARNERS, LOOPS
 from rlpkd.utils import world_size
 
 from ..hooks.rl_checkpoint_hook import RLCheckpointHook
+from .batch_stream import BatchStream, preserved_rng
 from .search_cost import SearchClock
 
 LOOP_KEY = '__loop__'  # the loop's own entry in the learners' checkpoint state
@@ -74,7 +77,7 @@ class Phase:
 
 @LOOPS.register_module()
 class PhaseTrainLoop(EpochBasedTrainLoop):
-    """Epoch-based training whose iterations run through phases.
+    """Epoch- or iteration-based training whose iterations run through phases.
 
     Each phase is an iteration range (derived from the iteration counter, so a resumed
     run lands in the right phase) that sets the learned selector's mode, freezes
@@ -88,6 +91,15 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
     The loop times its phases (:class:`~.search_cost.SearchClock`: phases with a
     learner are the *search*) and at the end writes ``work_dir/search_cost.json``.
 
+    ``iter_based=True`` runs as mmengine's ``IterBasedTrainLoop`` does, for schedules
+    counted in iterations (mmseg's, with an ``InfiniteSampler``): every phase is given
+    in ``iters``, the whole run is one epoch for the hooks, the batches come from one
+    endless stream of the dataloader (a new sampler epoch whenever a finite sampler is
+    exhausted) and validation runs every ``val_interval`` *iterations*. The stream's
+    position is in the checkpoint, so ``--resume`` mid-phase continues with the batches
+    and random numbers of an uninterrupted run. (mmengine forbids ``by_epoch`` beside
+    ``type`` in ``train_cfg``, hence the name.)
+
     Args:
         runner: the runner.
         dataloader: the training dataloader (or its config).
@@ -95,12 +107,15 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
         learners: ``{name: learner config}`` (``LEARNERS``, e.g.
             ``dict(ppo=dict(type='rlpkd.PPOLearner', lr=3e-4))``); each is built once
             for the model's selector and used by the phases that name it.
-        val_begin, val_interval, dynamic_intervals: as ``EpochBasedTrainLoop``.
+        val_begin, val_interval, dynamic_intervals: as ``EpochBasedTrainLoop`` (epochs),
+            or as ``IterBasedTrainLoop`` (iterations) with ``iter_based=True``.
+        iter_based: count the run in iterations (see above).
     """
 
     def __init__(self, runner, dataloader: Union[DataLoader, Dict], phases: List[dict],
                  learners: Optional[Dict[str, dict]] = None, val_begin: int = 1,
-                 val_interval: int = 1, dynamic_intervals=None) -> None:
+                 val_interval: int = 1, dynamic_intervals=None,
+                 iter_based: bool = False) -> None:
         if not isinstance(dataloader, DataLoader):
             dataloader = runner.build_dataloader(dataloader, seed=runner.seed)
         model = runner.model.module if is_model_wrapper(runner.model) else runner.model
@@ -115,12 +130,24 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             name: LEARNERS.build(cfg, default_args=dict(selector=self.selector))
             for name, cfg in (learners or {}).items()}
         self.phases = [Phase(**p) for p in phases]
+        if not self.phases:
+            raise ValueError('train_cfg.phases is empty')
+        self.iter_based = bool(iter_based)
         for phase in self.phases:
             phase.check(self.learners, self.selector.modes)
+            if self.iter_based and phase.iters is None:
+                raise ValueError(f'train_cfg.phases: phase {phase.name!r} is given in '
+                                 '`epochs`, but train_cfg.iter_based=True counts the run in '
+                                 'iterations: give every phase `iters`')
         self.boundaries = self._boundaries(len(dataloader))
-        super().__init__(runner, dataloader, math.ceil(self.boundaries[-1] / len(dataloader)),
-                         val_begin, val_interval, dynamic_intervals)
+        max_epochs = 1 if self.iter_based else math.ceil(self.boundaries[-1] / len(dataloader))
+        super().__init__(runner, dataloader, max_epochs, val_begin, val_interval,
+                         dynamic_intervals)
         self._max_iters = self.boundaries[-1]
+        # iter_based: the endless batch stream, its position resumable (loop_state_dict)
+        self.stream = BatchStream(self.dataloader, 'train_dataloader') \
+            if self.iter_based else None
+        self._stream_loaded = False
         self._check_update_sizes(dataloader.batch_size)
         self.active_phase: Optional[Phase] = None
         self._stats: Dict[str, float] = {}
@@ -154,6 +181,38 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
     def phase_start(self, phase: Phase) -> int:
         index = self.phases.index(phase)
         return self.boundaries[index - 1] if index else 0
+
+    def run_iters(self) -> None:
+        """The whole run, iteration-based (``iter_based=True``), as mmengine's
+        ``IterBasedTrainLoop``: one epoch for the hooks, validation every
+        ``val_interval`` iterations and after the last."""
+        self.runner.call_hook('before_train')
+        self.runner.call_hook('before_train_epoch')
+        if self._iter > 0 and not self._stream_loaded:
+            # a checkpoint without the stream's position: skip the batches trained on
+            # (mmengine's IterBasedTrainLoop does the same), leaving the RNG as resumed
+            self.runner.logger.warning(f'advancing the training data {self._iter} batches '
+                                       'to skip what was trained on')
+            with preserved_rng():
+                for _ in range(self._iter):
+                    self.stream.next()
+        while self._iter < self._max_iters and not self.stop_training:
+            self.runner.model.train()
+            self.run_iter(self._iter, self.stream.next())
+            self._decide_current_val_interval()
+            if (self.runner.val_loop is not None and self._iter >= self.val_begin
+                    and (self._iter % self.val_interval == 0
+                         or self._iter == self._max_iters)):
+                with preserved_rng():  # a resume from this iteration's checkpoint skips it
+                    self.runner.val_loop.run()
+        self.runner.call_hook('after_train_epoch')
+        self.runner.call_hook('after_train')
+
+    def _decide_current_val_interval(self) -> None:
+        """``dynamic_intervals``: milestones in epochs, or iterations when iter-based."""
+        progress = self._iter if self.iter_based else self._epoch
+        step = bisect.bisect(self.dynamic_milestones, progress + 1)
+        self.val_interval = self.dynamic_intervals[step - 1]
 
     def run_epoch(self) -> None:
         """One epoch; stops early when the last phase ends mid-epoch."""
@@ -220,7 +279,11 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
                                 f'{tuple(phase.freeze)}')
 
     def run(self):
-        model = super().run()
+        if self.iter_based:
+            self.run_iters()
+            model = self.runner.model
+        else:
+            model = super().run()
         self.write_results()
         return model
 
@@ -231,11 +294,18 @@ class PhaseTrainLoop(EpochBasedTrainLoop):
             self.runner.logger.info(f'search cost written to {path}')
 
     def loop_state_dict(self) -> dict:
-        """The loop's own resumable state (subclasses extend it): the clock."""
-        return dict(clock=self.clock.state_dict())
+        """The loop's own resumable state (subclasses extend it): the clock and, when
+        iteration-based, the training data stream's position."""
+        state = dict(clock=self.clock.state_dict())
+        if self.stream is not None:
+            state['train_stream'] = self.stream.state_dict()
+        return state
 
     def load_loop_state_dict(self, state: dict) -> None:
         self.clock.load_state_dict(state['clock'])
+        if self.stream is not None and 'train_stream' in state:
+            self.stream.load_state_dict(state['train_stream'])
+            self._stream_loaded = True
 
     # ------------------------------------------------- declared for the hooks
     def learner_stats(self) -> Dict[str, float]:

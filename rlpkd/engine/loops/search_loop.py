@@ -41,7 +41,7 @@ class HeldOutSearchLoop(PhaseTrainLoop):
 
     Args:
         runner, dataloader, phases, learners, val_begin, val_interval,
-            dynamic_intervals: as :class:`PhaseTrainLoop`.
+            dynamic_intervals, iter_based: as :class:`PhaseTrainLoop`.
         arch_dataloader: the held-out dataloader (or its config): a split of the
             training set disjoint from ``dataloader``'s.
 
@@ -57,9 +57,10 @@ class HeldOutSearchLoop(PhaseTrainLoop):
     def __init__(self, runner, dataloader: Union[DataLoader, Dict], phases: List[dict],
                  arch_dataloader: Union[DataLoader, Dict],
                  learners: Optional[Dict[str, dict]] = None, val_begin: int = 1,
-                 val_interval: int = 1, dynamic_intervals=None) -> None:
+                 val_interval: int = 1, dynamic_intervals=None,
+                 iter_based: bool = False) -> None:
         super().__init__(runner, dataloader, phases, learners, val_begin, val_interval,
-                         dynamic_intervals)
+                         dynamic_intervals, iter_based=iter_based)
         if not isinstance(self.selector, self.selector_type):
             raise TypeError(f'{type(self).__name__} needs a {self.selector_type.__name__} '
                             f'as model.selector (e.g. {self.selector_example}), got '
