@@ -1,5 +1,5 @@
 """benchmarks/reward_signal.py and benchmarks/known_answer_policy.py on a finished
-known-answer run (the ``known_answer_run`` fixture: uniform KD, 1 epoch, 8 / 4 images)."""
+known-answer run (the ``known_answer_run`` fixture: uniform KD, 3 epochs, 8 / 4 images)."""
 from __future__ import annotations
 
 import json

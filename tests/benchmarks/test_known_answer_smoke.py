@@ -1,0 +1,23 @@
+"""benchmarks/known_answer.py end to end at the smallest size (the session fixture
+``known_answer_work``): its benchmark-only parts reach the runner through
+``custom_imports`` of ``rlpkd.benchmarking.parts`` (no PYTHONPATH), the runs go through
+the real tools, and the result files are written."""
+from __future__ import annotations
+
+import json
+
+
+def test_known_answer_benchmark_writes_its_results(known_answer_work):
+    out = known_answer_work / 'known_answer'
+    records = json.loads(out.with_suffix('.json').read_text())
+    assert [r['method'] for r in records] == ['uniform KD', 'group oracle',
+                                              'RL-PyramidKD, gap reward']
+    rl = records[2]
+    assert 0.0 <= rl['match'] <= 1.0 and 'coco/bbox_mAP' in rl['metrics']
+    run = known_answer_work / 'noise' / 'group_oracle' / 'seed_0'
+    assert 'rlpkd.benchmarking.parts' in (run / 'config.py').read_text()
+    assert (run / 'result.json').is_file()  # a finished run, reused by a second call
+    text = out.with_suffix('.md').read_text()
+    assert '| group oracle |' in text
+    assert 'mAP on the val images' in text  # the teacher's own mAP, tested
+    assert '| RL-PyramidKD, gap reward | 1 |' in text  # paired with the oracle by seed
