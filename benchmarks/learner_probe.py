@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
 import torch
 from mmengine.config import Config
 
 from rlpkd.benchmarking.known_states import FinishedRun, KnownStates
+from rlpkd.benchmarking.tables import format_cell, stats
 from rlpkd.learners import (
     LevelCreditExperience,
     LevelCreditLearner,
@@ -109,8 +109,7 @@ def probe_run(run: Path, seeds, sigmas) -> dict:
 
 
 def cell(values) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f'{statistics.mean(values):.2f} ± {std:.2f}'
+    return format_cell(stats(values), 2)
 
 
 def markdown(results: list, args) -> str:

@@ -75,13 +75,6 @@ class ArchitectureLearner(Learner):
                       zip(names, experience.weights.float().mean(dim=0))})
         return stats
 
-    def state_dict(self) -> dict:
-        return dict(super().state_dict(), optimizer=self.optimizer.state_dict())
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.optimizer.load_state_dict(state['optimizer'])
-
 
 @LEARNERS.register_module()
 class EvolutionLearner(Learner):

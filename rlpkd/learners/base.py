@@ -14,7 +14,7 @@ Adding a learner: subclass, set :attr:`experience_type`, implement :meth:`learn`
 from __future__ import annotations
 
 from abc import ABCMeta, abstractmethod
-from typing import Dict, List, Type
+from typing import Dict, List, Optional, Type
 
 import torch
 from mmengine.logging import print_log
@@ -45,6 +45,8 @@ class Learner(metaclass=ABCMeta):
                             f'(model.selector) as configured records {provided.__name__}')
         self.selector = selector
         self.pending: List[Experience] = []
+        #: the learner's optimiser, if it has one (its state is in :meth:`state_dict`)
+        self.optimizer: Optional[torch.optim.Optimizer] = None
 
     @property
     def num_pending(self) -> int:
@@ -90,9 +92,14 @@ class Learner(metaclass=ABCMeta):
         names the config entry that implies the size. Default: anything goes."""
 
     def state_dict(self) -> dict:
-        """Pending records; subclasses add their optimiser state."""
-        return dict(pending=[r.state_dict() for r in self.pending])
+        """Pending records and the :attr:`optimizer`'s state (subclasses add the rest)."""
+        state = dict(pending=[r.state_dict() for r in self.pending])
+        if self.optimizer is not None:
+            state['optimizer'] = self.optimizer.state_dict()
+        return state
 
     def load_state_dict(self, state: dict) -> None:
         device = next(self.selector.learnable().parameters()).device
         self.pending = [self.experience_type(**r).to(device) for r in state['pending']]
+        if self.optimizer is not None:
+            self.optimizer.load_state_dict(state['optimizer'])

@@ -117,10 +117,3 @@ class LevelCreditLearner(Learner):
         stats = dict(sums, credit=scale, agreement=(better == actions).float().mean())
         stats.update(experience.summary(self.selector.level_names))
         return stats
-
-    def state_dict(self) -> dict:
-        return dict(super().state_dict(), optimizer=self.optimizer.state_dict())
-
-    def load_state_dict(self, state: dict) -> None:
-        super().load_state_dict(state)
-        self.optimizer.load_state_dict(state['optimizer'])
