@@ -56,7 +56,8 @@ SECTIONS: tuple[Section, ...] = (
       ('known_answer_policy', 'Can PPO learn the known answer from the real states?'),
       ('state_probe', 'Does the state carry the known answer? (per-level signals)'),
       ('learner_probe', 'Can the learner learn it within one run? (per-level credit)'),
-      ('known_answer_level_credit', 'Per-level signals and credit end to end, noise'))),
+      ('known_answer_level_credit', 'Per-level signals and credit end to end, noise'),
+      ('known_answer_headroom', 'Headroom with a stronger teacher, noise'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',
