@@ -1,7 +1,8 @@
 """Tests of tools/setup_env.sh's mmcv variant choice and wheel cache, with fake probes.
 
-The script asks ``$RLPKD_VENV/bin/python`` about torch (version, CUDA version, GPU count)
-and ``$CUDA_HOME/bin/nvcc --version`` about the toolkit. Here both are small shell scripts,
+The script asks ``$RLPKD_VENV/bin/python`` about torch (version, CUDA version, GPU count,
+the cuda-toolkit release it pins, its nvidia/ directory) and ``$CUDA_HOME/bin/nvcc --version``
+about the toolkit. Here both are small shell scripts,
 so the CUDA decisions run on a machine without CUDA; ``pip`` calls are only logged, and
 nothing is built or installed. ``--print-variant`` prints ``key=value`` lines.
 """
@@ -26,12 +27,14 @@ def write_exe(path: Path, text: str) -> None:
 
 
 def run_script(tmp_path: Path, torch: str, nvcc: str | None = None, *args: str,
-               mmcv_ops: str | None = None, **env: str) -> subprocess.CompletedProcess:
+               mmcv_ops: str | None = None, cuda_home: bool = True,
+               **env: str) -> subprocess.CompletedProcess:
     """Run setup_env.sh against a fake venv and a fake CUDA toolkit under ``tmp_path``.
 
     ``torch`` is what the fake python prints for the torch probe, ``nvcc`` the release the fake
     nvcc reports (None: no nvcc), ``mmcv_ops`` what the installed mmcv's
-    ``get_compiling_cuda_version()`` returns (None: mmcv does not import).
+    ``get_compiling_cuda_version()`` returns (None: mmcv does not import). ``cuda_home=False``
+    leaves CUDA_HOME unset and PATH without nvcc, so the script looks for PyPI's toolkit.
     """
     mmcv = f'echo "{mmcv_ops}"' if mmcv_ops is not None else 'exit 1'
     # pip: log the call; `download -d D` leaves a tiny mmcv sdist in D, `wheel -w W` records
@@ -50,15 +53,19 @@ if [ "$1 $2" = "-m pip" ]; then
 fi
 case "$2" in *mmcv.ops*) {mmcv};; *torch*) echo "{torch}";; *) exit 2;; esac
 """)
-    cuda_home = tmp_path / 'cuda'
-    cuda_home.mkdir(exist_ok=True)
+    toolkit = tmp_path / 'cuda'
+    toolkit.mkdir(exist_ok=True)
     if nvcc is not None:
-        write_exe(cuda_home / 'bin/nvcc',
+        write_exe(toolkit / 'bin/nvcc',
                   f'echo "Cuda compilation tools, release {nvcc}, V{nvcc}.105"\n')
     base = {k: v for k, v in os.environ.items()
-            if not k.startswith('RLPKD_') and k not in ('CUDA_PATH', 'TORCH_CUDA_ARCH_LIST')}
-    base.update(RLPKD_VENV=str(tmp_path / 'venv'), RLPKD_CACHE=str(tmp_path / 'cache'),
-                CUDA_HOME=str(cuda_home), **env)
+            if not k.startswith('RLPKD_')
+            and k not in ('CUDA_HOME', 'CUDA_PATH', 'TORCH_CUDA_ARCH_LIST')}
+    base.update(RLPKD_VENV=str(tmp_path / 'venv'), RLPKD_CACHE=str(tmp_path / 'cache'), **env)
+    if cuda_home:
+        base['CUDA_HOME'] = str(toolkit)
+    else:
+        base['PATH'] = '/usr/bin:/bin'
     return subprocess.run(['bash', str(SCRIPT), *args], env=base, capture_output=True,
                           text=True, timeout=60)
 
@@ -138,20 +145,68 @@ def test_cuda_wheel_is_reused_from_its_variant_directory(tmp_path, wheelhouse, k
     assert variant(tmp_path, CPU_TORCH, '12.1')['wheel'] == ''
 
 
-@pytest.mark.parametrize('torch,nvcc', [('2.14.1 13.0 1', '13.0'), ('2.14.1 12.8 1', '13.0')])
-def test_cuda13_falls_back_to_cpu_ops_loudly(tmp_path, wheelhouse, torch, nvcc):
-    out = variant(tmp_path, torch, nvcc, RLPKD_WHEELHOUSE=str(wheelhouse))
-    assert out['variant'] == 'cpu'
-    assert 'FORCE_CUDA=0' in out['build_env'].split()
-    assert out['wheel'] == str(wheelhouse / WHEEL)
-    for text in ('WARNING', 'CUDA >= 13', 'mmcv#3308', 'CUDA 12', 'onedl-mmcv'):
-        assert text in out['stderr']
+def cuda13(tmp_path: Path, gpus: int = 1) -> str:
+    """The torch probe of PyPI's torch 2.14.1+cu130: it pins cuda-toolkit 13.0.3."""
+    return f'2.14.1 13.0 {gpus} 13.0.3 {tmp_path / "venv/site-packages/nvidia"}'
 
 
-def test_cuda13_stops_when_cuda_ops_are_required(tmp_path):
-    proc = run_script(tmp_path, '2.14.1 13.0 1', '13.0', '--print-variant', RLPKD_MMCV_OPS='cuda')
+@pytest.mark.parametrize('arch,gpus', [(None, 1), ('8.0;9.0', 0), ('7.5;9.0+PTX', 1)])
+def test_cuda13_torch_builds_with_pypis_nvcc_of_its_pinned_release(tmp_path, wheelhouse, arch,
+                                                                   gpus):
+    env = {'RLPKD_WHEELHOUSE': str(wheelhouse)}
+    if arch is not None:
+        env['TORCH_CUDA_ARCH_LIST'] = arch
+    proc = run_script(tmp_path, cuda13(tmp_path, gpus), None, '--print-variant',
+                      cuda_home=False, **env)
+    assert proc.returncode == 0, proc.stderr
+    out = dict(line.split('=', 1) for line in proc.stdout.splitlines())
+    assert out['variant'] == 'cuda13.0'
+    assert out['toolkit_pin'] == '13.0.3'
+    assert f'CUDA_HOME={tmp_path / "venv/site-packages/nvidia/cu13"}' in out['build_env'].split()
+    assert out['wheel'] == ''  # the wheelhouse's CPU wheel is not picked: it would build
+    assert 'WARNING' not in proc.stderr and 'cuda-toolkit 13.0.3' in proc.stderr
+
+
+def test_cuda13_with_an_explicit_cuda_home_uses_that_toolkit(tmp_path):
+    out = variant(tmp_path, cuda13(tmp_path), '13.0')
+    assert out['variant'] == 'cuda13.0' and out['toolkit_pin'] == ''
+    assert f'CUDA_HOME={tmp_path / "cuda"}' in out['build_env'].split()
+
+
+def test_cuda13_refuses_arch_entries_below_7_5_naming_them(tmp_path):
+    proc = run_script(tmp_path, cuda13(tmp_path), None, '--print-variant', cuda_home=False,
+                      TORCH_CUDA_ARCH_LIST='6.1;7.0;8.0')
     assert proc.returncode == 1
-    assert 'ERROR' in proc.stderr and 'CUDA >= 13' in proc.stderr
+    assert 'TORCH_CUDA_ARCH_LIST=6.1;7.0;8.0' in proc.stderr and 'remove 6.1 7.0' in proc.stderr
+
+
+def test_cuda13_build_installs_pypis_toolkit_and_links_the_runtime(tmp_path):
+    lib = tmp_path / 'venv/site-packages/nvidia/cu13/lib'
+    lib.mkdir(parents=True)
+    (lib / 'libcudart.so.13').touch()
+    proc = run_script(tmp_path, cuda13(tmp_path), None, cuda_home=False,
+                      TORCH_CUDA_ARCH_LIST='9.0')
+    assert proc.returncode == 0, proc.stderr
+    calls = pip_calls(tmp_path)
+    toolkit = [i for i, c in enumerate(calls) if 'cuda-toolkit[nvcc,cccl]==13.0.3' in c]
+    build = [i for i, c in enumerate(calls) if c.startswith('-m pip wheel')]
+    assert toolkit and build and toolkit[0] < build[0]
+    assert os.readlink(lib / 'libcudart.so') == 'libcudart.so.13'
+    build_env = (tmp_path / 'build.env').read_text().splitlines()
+    assert f'CUDA_HOME={lib.parent}' in build_env and 'FORCE_CUDA=1' in build_env
+
+
+def test_cuda12_torch_with_cuda13_nvcc_falls_back_to_cpu_ops_loudly(tmp_path, wheelhouse):
+    out = variant(tmp_path, '2.14.1 12.8 1', '13.0', RLPKD_WHEELHOUSE=str(wheelhouse))
+    assert out['variant'] == 'cpu'
+    assert out['wheel'] == str(wheelhouse / WHEEL)
+    assert 'WARNING' in out['stderr'] and 'differ in major' in out['stderr']
+
+
+def test_cuda_ops_required_but_not_buildable_stops(tmp_path):
+    proc = run_script(tmp_path, '2.14.1 12.8 1', '13.0', '--print-variant', RLPKD_MMCV_OPS='cuda')
+    assert proc.returncode == 1
+    assert 'ERROR' in proc.stderr and 'differ in major' in proc.stderr
 
 
 @pytest.mark.parametrize('nvcc,message', [(None, 'no nvcc'), ('11.8', 'differ in major')])
