@@ -3,7 +3,8 @@ FPN and heads, mmseg's DeepLabV3+ heads, mmpretrain's classifier) and one traini
 iteration on CPU through mmengine's Runner, with the config's own train loop, optimiser,
 schedulers and hooks (a phase or search loop runs one iteration of its learning phase).
 
-Only what cannot run here is changed: the data are a few generated toy images read by
+Only what cannot run here is changed (:mod:`rlpkd.benchmarking.offline`, shared with
+``benchmarks/full_size_step.py``): the data are a few generated toy images read by
 the config's own dataset type and pipeline, its image sizes scaled down (COCO 800 -> 128
 pixels, ADE20K 512 -> 64, ImageNet 224 -> 64, the seg preprocessor's padding with them),
 batches of 2, 64 RoIs sampled per image by the R-CNN heads instead of 512; no teacher
@@ -20,7 +21,6 @@ import json
 import math
 import shlex
 from pathlib import Path
-from typing import Any
 
 import pytest
 import torch
@@ -29,9 +29,10 @@ from mmengine.runner import Runner
 
 from rlpkd.apis.cli import read_config
 from rlpkd.benchmarking import full_commands, methods
+from rlpkd.benchmarking.offline import offline_config
 from rlpkd.benchmarking.plan import TOY_TASKS
-from rlpkd.datasets import CLASSES, generate_toy_ade, generate_toy_coco, generate_toy_folder
-from rlpkd.models.utils import config_file, resolve_model_cfg
+from rlpkd.datasets import generate_toy_ade, generate_toy_coco, generate_toy_folder
+from rlpkd.models.utils import config_file
 from rlpkd.registry import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -85,90 +86,13 @@ def quiet_runner(monkeypatch):
 
 
 # ------------------------------------------------------------------ shrinking a config
-def scaled(value: Any, factor: float) -> Any:
-    if isinstance(value, (list, tuple)):
-        return type(value)(scaled(v, factor) for v in value)
-    return max(int(round(value * factor)), 1) if isinstance(value, int) else value
-
-
-def shrink_dataset(dataset: dict, task: str, root: Path, factor: float) -> None:
-    """The dataset reads the toy data; the sizes of its pipeline are scaled."""
-    dataset['data_root'] = f'{root}/'
-    if task in ('det', 'ins'):
-        dataset.update(ann_file='annotations/instances_train.json',
-                       data_prefix=dict(img='train/'), metainfo=dict(classes=CLASSES))
-    elif task == 'seg':
-        dataset.update(img_suffix='.png', data_prefix=dict(
-            img_path='images/training', seg_map_path='annotations/training'))
-    for step in dataset['pipeline']:
-        for key in ('scale', 'crop_size'):
-            if key in step:
-                step[key] = scaled(step[key], factor)
-
-
-def shrink_loader(loader: dict, task: str, root: Path, factor: float) -> None:
-    loader.update(batch_size=2, num_workers=0, persistent_workers=False)
-    shrink_dataset(loader['dataset'], task, root, factor)
-    if loader['sampler']['type'] != 'rlpkd.HeldOutSplitSampler':
-        loader['dataset']['indices'] = 2  # one batch (a held-out split: two of four)
-
-
-def offline_models(cfg: Config, factor: float) -> None:
-    """No teacher checkpoint, no pretrained backbone; the seg preprocessor pads to the
-    scaled crop."""
-    cfg.model.teacher_ckpt = None
-    for side in ('student', 'teacher'):
-        model, _ = resolve_model_cfg(cfg.model[side], key=f'model.{side}')
-        where = f'model.{side}.override'
-        if model.get('pretrained'):
-            cfg.merge_from_dict({f'{where}.pretrained': None})
-        if model.get('backbone', {}).get('init_cfg'):
-            cfg.merge_from_dict({f'{where}.backbone.init_cfg': None})
-        size = model.get('data_preprocessor', {}).get('size')
-        if size is not None:
-            cfg.merge_from_dict({f'{where}.data_preprocessor.size': scaled(size, factor)})
-        if model.get('train_cfg', {}).get('rcnn'):  # RoIs sampled per image: 512 -> 64
-            cfg.merge_from_dict({f'{where}.train_cfg.rcnn.sampler.num': RCNN_ROIS})
-
-
-def one_iteration(train_cfg: dict) -> None:
-    """One iteration, in the learning phase of a phase / search loop."""
-    if 'phases' in train_cfg:
-        phases = train_cfg['phases']
-        learning = next(i for i, p in enumerate(phases) if p.get('learner'))
-        for i, phase in enumerate(phases):
-            phase.pop('epochs', None)
-            phase['iters'] = int(i == learning)
-        if 'proxy_iters' in train_cfg:  # EA-LS: one candidate of one iteration
-            train_cfg.update(proxy_iters=1, fitness_batches=1)
-    elif 'max_epochs' in train_cfg:
-        train_cfg['max_epochs'] = 1
-    else:
-        train_cfg['max_iters'] = 1
-
-
 def shrink(cfg: Config, task: str, root: Path, work_dir: Path) -> Config:
-    """``cfg`` with the changes of the module docstring."""
+    """``cfg`` with the changes of the module docstring (:mod:`rlpkd.benchmarking.offline`
+    at this test's image sizes and RoI count, one iteration), quiet."""
     _, size, full_size = TASKS[task]
-    factor = size / full_size
-    offline_models(cfg, factor)
-    if 'arch_dataloader' in cfg.train_cfg:  # its dataset may share the training one's dicts
-        cfg.train_cfg.arch_dataloader = copy.deepcopy(cfg.train_cfg.arch_dataloader)
-        shrink_loader(cfg.train_cfg.arch_dataloader, task, root, factor)
-    shrink_loader(cfg.train_dataloader, task, root, factor)
-    one_iteration(cfg.train_cfg)
-    levels_from = cfg.model.selector.get('levels_from')
-    if levels_from:  # a retrain: a search result of its own
-        result = work_dir / 'search' / 'search_result.json'
-        result.parent.mkdir(parents=True)
-        levels = cfg.model.pyramid.names
-        result.write_text(json.dumps(dict(levels=list(levels[1:]),
-                                          level_weights={n: 1.0 for n in levels[1:]})))
-        cfg.model.selector.levels_from = str(result)
-    for key in ('val', 'test'):
-        cfg[f'{key}_dataloader'] = cfg[f'{key}_cfg'] = cfg[f'{key}_evaluator'] = None
-    cfg.default_hooks.checkpoint = None
-    cfg.update(work_dir=str(work_dir), log_level='WARNING', randomness=dict(seed=0))
+    offline_config(cfg, task, root, work_dir, factor=size / full_size, iters=1,
+                   rcnn_rois=RCNN_ROIS)
+    cfg.log_level = 'WARNING'
     return cfg
 
 
