@@ -14,7 +14,7 @@
 # Variant: CUDA ops when torch is a CUDA build and a GPU is visible or TORCH_CUDA_ARCH_LIST is
 # set (honoured, and part of the cache key); CPU ops otherwise (CI: PyPI's CUDA torch, no GPU).
 # The CUDA toolkit for the build: $CUDA_HOME (or $CUDA_PATH) when set; else, when torch pins
-# PyPI's `cuda-toolkit` (torch >= 2.9 CUDA 13 builds), that same release's nvcc and headers
+# PyPI's `cuda-toolkit` (torch 2.14.1+cu130 pins 13.0.3), that same release's nvcc and headers
 # from PyPI, installed into the venv at build time (`cuda-toolkit[nvcc,cccl]==<pin>`, ~270 MB;
 # CUDA_HOME=<site-packages>/nvidia/cu<major>); else nvcc on PATH, else /usr/local/cuda.
 # mmcv 2.1.0's sources build unpatched against CUDA 13 (with C++20, see build_mmcv_wheel);
