@@ -14,9 +14,12 @@ initial weights (no checkpoint, no download). ``--amp``: ``AmpOptimWrapper``, as
 Writes ``<out>.json`` and ``<out>.md`` (default ``benchmarks/results/full_size_step``):
 mean and median s/iter (mmengine's per-iteration ``time``, data loading included) after
 the first 2 iterations, peak CUDA memory (``torch.cuda.max_memory_allocated``, MiB) and
-the process's peak RSS (MiB), what the learning phase scored.
+the process's peak RSS (MiB), what the learning phase scored. ``--baseline B.json``: also the
+ratio of mean time and peak memory to that earlier result (e.g. the uniform-KD config's, run
+just before on the same machine).
 
     python benchmarks/full_size_step.py [--config CFG] [--iters 6] [--size 1333 800] [--amp]
+        [--work-dir DIR] [--baseline EARLIER.json]
 """
 from __future__ import annotations
 
@@ -56,6 +59,10 @@ def parse_args() -> argparse.Namespace:
                         help='automatic mixed precision, as tools/train.py --amp (CUDA only)')
     parser.add_argument('--out', default='benchmarks/results/full_size_step',
                         help='output stem: <out>.json, <out>.md')
+    parser.add_argument('--work-dir', type=Path,
+                        help="the runner's logs (default: work_dirs/full_size_step/<config>)")
+    parser.add_argument('--baseline', type=Path,
+                        help="an earlier result's .json: report the ratios to it")
     parser.add_argument('--data', type=Path,
                         help='toy COCO root (default: generated into a temporary folder)')
     args = parser.parse_args()
@@ -143,8 +150,35 @@ def report(record: dict) -> list:
         lines.append(f"- phase {exp['phase']!r}: {exp['scored_batches']} batches scored by "
                      f"the reward lookahead (every {exp['collect_interval']}), "
                      f"{exp['updates']} PPO updates (every {exp['update_interval']})")
+    base = record.get('baseline')
+    if base:
+        lines.append(f"- against `{base['config']}` ({base['file']}): time "
+                     f"{base['time_mean']:.3f}x (mean), peak memory {base['memory']:.3f}x")
     lines += ['', f"Command: `{record['command']}`"]
     return lines
+
+
+def read_baseline(path: Path, size: list) -> dict:
+    """The earlier result in ``path``, checked before training: ``ValueError`` naming the file
+    when it is not one of this script's results or differs in device or image size."""
+    try:
+        base = json.loads(path.read_text())
+        mismatch = [(key, base[key], mine) for key, mine in (('device', device()), ('size', size))
+                    if base[key] != mine]
+    except (OSError, ValueError, KeyError) as err:
+        raise ValueError(f'--baseline {path}: not a full_size_step.py result ({err})') from err
+    if mismatch:
+        raise ValueError(f'--baseline {path}: ' + '; '.join(
+            f'its {key} is {theirs!r}, this run\'s {mine!r}' for key, theirs, mine in mismatch))
+    return base
+
+
+def ratios_to(record: dict, base: dict, path: Path) -> dict:
+    """Mean time and peak memory (CUDA on a GPU, else RSS) of ``record`` / ``base``."""
+    memory = 'peak_cuda_mib' if record['peak_cuda_mib'] is not None else 'peak_rss_mib'
+    return dict(file=str(path), config=base['config'],
+                time_mean=record['mean_iter_s'] / base['mean_iter_s'],
+                memory=record[memory] / base[memory])
 
 
 def main() -> None:
@@ -152,18 +186,24 @@ def main() -> None:
     script = Path(sys.argv[0]).resolve()
     shown = script.relative_to(ROOT) if script.is_relative_to(ROOT) else script
     command = shlex.join(['python', str(shown), *sys.argv[1:]])
+    base = read_baseline(args.baseline, list(args.size)) if args.baseline else None
     with tempfile.TemporaryDirectory() as tmp:
         data = args.data
         if data is None:
             data = Path(tmp) / 'data'
             generate_toy_coco(data, num_train=4, num_val=1, seed=0)
-        result = train(build_config(args, data.resolve(), Path(tmp) / 'work'))
+        # a lasting work dir: mm's visualizer is a process-wide instance that keeps writing
+        # there after the run (the next runner of the process reuses it)
+        work_dir = args.work_dir or ROOT / 'work_dirs' / 'full_size_step' / Path(args.config).stem
+        result = train(build_config(args, data.resolve(), work_dir.resolve()))
     timed = result['times'][SKIP:]
     record = dict(device=device(), config=args.config, size=list(args.size),
                   amp=args.amp, mean_iter_s=statistics.mean(timed),
                   median_iter_s=statistics.median(timed), timed_iterations=len(timed),
                   **result, data=str(args.data) if args.data else 'generated',
                   command=command)
+    if base:
+        record['baseline'] = ratios_to(record, base, args.baseline)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_name(out.name + '.json').write_text(json.dumps(record, indent=1))
