@@ -143,7 +143,7 @@ def write_search_result(cfg: Config, work_dir: Path) -> None:
     written to ``work_dir/search/search_result.json``: every level but the first, each
     of weight 1."""
     result = work_dir / 'search' / 'search_result.json'
-    result.parent.mkdir(parents=True)
+    result.parent.mkdir(parents=True, exist_ok=True)
     levels = cfg.model.pyramid.names
     result.write_text(json.dumps(dict(levels=list(levels[1:]),
                                       level_weights={n: 1.0 for n in levels[1:]})))
