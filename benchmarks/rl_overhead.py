@@ -33,6 +33,8 @@ import tempfile
 from pathlib import Path
 from typing import Optional
 
+from mmengine.config import Config
+
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
 TASKS = {  # task: (uniform KD config, RL-PyramidKD config, description)
@@ -106,24 +108,23 @@ def phase_options(phase: int, length: int, collect_interval: Optional[int]) -> l
     return options
 
 
-def whole_run(cfg: Path, ratios: dict) -> dict:
+def whole_run(config: Config, ratios: dict) -> dict:
     """Cost of a whole RL-PyramidKD run / uniform KD's, from the per-phase mean time ratios.
 
     Args:
-        cfg: the RL config; its ``train_cfg.phases`` give the toy split.
+        config: the RL config; its ``train_cfg.phases`` give the toy split.
         ratios: ``{phase: mean time ratio}`` for phases 1, 2, 3.
     Returns:
         ``{'toy': (split, ratio), 'full': (split, ratio)}``; a split is the phases' shares.
     """
-    from mmengine.config import Config
-    lengths = [p.get('epochs', p.get('iters')) for p in Config.fromfile(cfg).train_cfg.phases]
+    lengths = [p.get('epochs', p.get('iters')) for p in config.train_cfg.phases]
     toy = tuple(n / sum(lengths) for n in lengths)
     per_phase = (ratios[1], ratios[2], ratios[3])
     return {name: (split, sum(w * r for w, r in zip(split, per_phase)))
             for name, split in (('toy', toy), ('full', FULL_SPLIT))}
 
 
-def sample_cost(cfg: Path, ratio: float, collect_interval: Optional[int]) -> dict:
+def sample_cost(config: Config, ratio: float, collect_interval: Optional[int]) -> dict:
     """What one scored sample costs, in uniform-KD iterations, from phase 2's mean time ratio.
 
     Phase 2 scores ``k`` samples (its ``collect_samples``, else the whole batch) of every
@@ -134,8 +135,6 @@ def sample_cost(cfg: Path, ratio: float, collect_interval: Optional[int]) -> dic
     Returns:
         ``dict(samples=k, interval=m, batch=B, cost=...)``.
     """
-    from mmengine.config import Config
-    config = Config.fromfile(cfg)
     phase = config.train_cfg.phases[1]
     batch = config.train_dataloader.batch_size
     samples = phase.get('collect_samples') or batch
@@ -229,11 +228,12 @@ def main() -> None:
     base = summary['uniform KD']
     ratios = {name: ratios_to(base, s) for name, s in summary.items() if s is not base}
     whole = per_sample = None
+    config = Config.fromfile(CFG / rl_cfg)
     if 'RL-PyramidKD phase 2' in ratios:
-        per_sample = sample_cost(CFG / rl_cfg, ratios['RL-PyramidKD phase 2']['time_mean'],
+        per_sample = sample_cost(config, ratios['RL-PyramidKD phase 2']['time_mean'],
                                  args.collect_interval)
     if all(f'RL-PyramidKD phase {p}' in ratios for p in (1, 2, 3)):
-        whole = whole_run(CFG / rl_cfg, {p: ratios[f'RL-PyramidKD phase {p}']['time_mean']
+        whole = whole_run(config, {p: ratios[f'RL-PyramidKD phase {p}']['time_mean']
                                          for p in (1, 2, 3)})
     out = Path(args.out or RESULTS / ('rl_overhead' + (f'_{args.tag}' if args.tag else '')))
     out.parent.mkdir(parents=True, exist_ok=True)
