@@ -21,6 +21,10 @@ every method (:mod:`rlpkd.benchmarking.headroom`):
     .venv/bin/python benchmarks/known_answer.py --seeds 0 1 2 3 4 --all-subsets \
         --teacher-images 480 --teacher-epochs 24 --methods 'student alone' 'uniform KD' \
         'group oracle' --out benchmarks/results/known_answer_headroom
+
+``--layout all_but_one`` makes every level but one wrong on every image (the right level
+cycles over the images), so that no fixed subset can get most of the way
+(``rlpkd/benchmarking/parts/known_answer.py``).
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ from pathlib import Path
 
 from rlpkd.benchmarking import SCHEDULE_CONTROL, PlanProgress, run_plan, run_tool
 from rlpkd.benchmarking.headroom import fixed_subsets, headroom_markdown, subset_label
-from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, KNOWN_ANSWER
+from rlpkd.benchmarking.parts import CORRUPTED, CORRUPTIONS, LAYOUTS, KnownAnswers
 from rlpkd.benchmarking.studies import (
     DET,
     DET_LEVEL_CREDIT,
@@ -81,22 +85,27 @@ METHODS = {
 }
 
 
+def ann_files(data: Path) -> list:
+    """The toy data's train and val annotation files (the images' groups)."""
+    return [f'{data}/annotations/instances_{split}.json' for split in ('train', 'val')]
+
+
 def options(args, data: Path) -> list:
     """``--cfg-options`` of every distillation run: the known-answer distiller on ``data``."""
-    anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
-    return ['model.type=rlpkd.KnownAnswerDistiller', f'model.ann_files={anns}',
-            f'model.corruption={args.corruption}']
+    return ['model.type=rlpkd.KnownAnswerDistiller',
+            f'model.ann_files=[{",".join(ann_files(data))}]',
+            f'model.corruption={args.corruption}', f'model.layout={args.layout}']
 
 
 def method_table(args, data: Path) -> dict:
-    """:data:`METHODS` with the known-answer options (and the oracle's groups) added."""
-    anns = f'[{data}/annotations/instances_train.json,{data}/annotations/instances_val.json]'
+    """:data:`METHODS` with the known-answer options (and the oracle's answers) added."""
     table = {}
     for label, (config, opts) in METHODS.items():
         if config != DET.student:
             opts = [*options(args, data), *opts]
         if 'Oracle' in ' '.join(opts):
-            opts = [*opts, f'model.selector.ann_files={anns}']
+            opts = [*opts, f'model.selector.ann_files=[{",".join(ann_files(data))}]',
+                    f'model.selector.layout={args.layout}']
         table[label] = (config, opts)
     return table
 
@@ -128,9 +137,9 @@ WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',
          'erase': 'its per-channel spatial mean (no object)'}
 
 
-def match_fraction(records: list) -> float:
-    """Fraction of val images whose kept levels are their group's known answer."""
-    hits = [tuple(int(v != 0) for v in r['levels']) == KNOWN_ANSWER[r['group']]
+def match_fraction(records: list, answers: KnownAnswers) -> float:
+    """Fraction of val images whose kept levels are their known answer."""
+    hits = [tuple(int(v != 0) for v in r['levels']) == answers.answer(r['image'])
             for r in records]
     return sum(hits) / len(hits)
 
@@ -139,9 +148,11 @@ def command(args) -> str:
     """The command that makes this output."""
     extra = ''.join(f' --{k.replace("_", "-")} {getattr(args, k)}' for k in (
         'teacher_images', 'teacher_epochs') if getattr(args, k))
+    if args.layout != 'group':
+        extra += f' --layout {args.layout}'
     if args.methods != default_methods():
         extra += ' --methods ' + ' '.join(f"'{m}'" for m in args.methods)
-    if Path(args.out).resolve() != Path(default_out(args.corruption)).resolve():
+    if Path(args.out).resolve() != Path(default_out(args.corruption, args.layout)).resolve():
         extra += f' --out {Path(args.out).resolve().relative_to(ROOT)}' \
             if Path(args.out).resolve().is_relative_to(ROOT) else f' --out {args.out}'
     return (f'benchmarks/known_answer.py --corruption {args.corruption} --seeds '
@@ -157,18 +168,27 @@ def default_methods() -> list:
         not m.startswith('fixed: ') or m in map(subset_label, DEFAULT_SUBSETS))]
 
 
-def default_out(corruption: str) -> str:
-    tag = '' if corruption == 'noise' else f'_{corruption}'
+def default_out(corruption: str, layout: str) -> str:
+    tag = ('' if corruption == 'noise' else f'_{corruption}') + \
+        ('' if layout == 'group' else f'_{layout}')
     return str(ROOT / 'benchmarks' / 'results' / f'known_answer{tag}')
 
 
-def markdown(results: list, args, teacher: float) -> str:
+def wrong_levels(args) -> str:
+    """Which teacher levels of which images are wrong, in words."""
     wrong = WRONG[args.corruption]
+    if args.layout == 'all_but_one':
+        return (f'every teacher level but one = {wrong} on every image (the right level '
+                'cycles P2, P3, P4, P5 over the images)')
+    return (f'teacher {CORRUPTED["large"]} = {wrong} on "large" images, '
+            f'{CORRUPTED["small"]} = {wrong} on "small" images')
+
+
+def markdown(results: list, args, teacher: float) -> str:
     trained = (f'{args.teacher_images} other images' if args.teacher_images else
                'the same train images') + \
         f', {args.teacher_epochs or 12} epochs'
-    lines = [f'Known-answer benchmark (toy-scale CPU): teacher {CORRUPTED["large"]} = {wrong} '
-             f'on "large" images, {CORRUPTED["small"]} = {wrong} on "small" images, λ = 0; '
+    lines = [f'Known-answer benchmark (toy-scale CPU): {wrong_levels(args)}, λ = 0; '
              f'{args.num_train} train / '
              f'{args.num_val} val images, {args.epochs} epochs, seeds {args.seeds}; the '
              f'teacher ({trained}) has {teacher:.3f} mAP on the val images. '
@@ -219,14 +239,20 @@ def main() -> None:
     parser.add_argument('--corruption', choices=CORRUPTIONS, default='noise',
                         help='how the wrong teacher level is made '
                         '(rlpkd/benchmarking/parts/known_answer.py)')
+    parser.add_argument('--layout', choices=LAYOUTS, default='group',
+                        help='which levels of which images are wrong: one level of the '
+                        '"large" / "small" images (group) or every level but one of every '
+                        'image (all_but_one)')
     parser.add_argument('--work-dir', default='work_dirs/known_answer_v3',
                         help='data, teacher, and the runs of each corruption under '
                         '<work-dir>/<corruption>/ (<work-dir>/teacher_<images>i_<epochs>e/'
-                        '<corruption>/ with a --teacher-images / --teacher-epochs teacher)')
+                        '<corruption>/ with a --teacher-images / --teacher-epochs teacher; '
+                        '<corruption>_<layout> for another layout than group)')
     parser.add_argument('--out', help='output stem (default: benchmarks/results/'
-                        'known_answer, + _<corruption> for another corruption than noise)')
+                        'known_answer, + _<corruption> for another corruption than noise, '
+                        '+ _<layout> for another layout than group)')
     args = parser.parse_args()
-    args.out = args.out or default_out(args.corruption)
+    args.out = args.out or default_out(args.corruption, args.layout)
     work = Path(args.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     data = (work / 'data').resolve()
@@ -234,19 +260,21 @@ def main() -> None:
                                   '--num-val', args.num_val], work / 'data.log')
     with PlanProgress(1) as progress:  # one teacher for every corruption
         teacher = strong_teacher(args, work, progress)
-    root = work / args.corruption
+    runs = args.corruption + ('' if args.layout == 'group' else f'_{args.layout}')
+    root = work / runs
     if args.teacher_images or args.teacher_epochs:
-        root = work / f'teacher_{args.teacher_images}i_{args.teacher_epochs}e' / args.corruption
+        root = work / f'teacher_{args.teacher_images}i_{args.teacher_epochs}e' / runs
     names = [*args.methods, *(m for m in METHODS if args.all_subsets and
                               m.startswith('fixed: ') and m not in args.methods)]
     plan = study_methods(method_table(args, data), args.epochs, names)
     results = [r for r in run_plan(DET, plan, args.seeds, root, data, teacher, RUN_OPTIONS)
                if r['status'] == 'ok']
     learned = {m.key: m for m in plan if m.learned}
+    answers = KnownAnswers(ann_files(data), args.layout)
     for record in results:
         if record['key'] in learned:
             record['match'] = match_fraction(decisions(root, learned[record['key']],
-                                                       record['seed']))
+                                                       record['seed']), answers)
     text = markdown(results, args, teacher_map(teacher, work, data))
     Path(args.out + '.json').write_text(json.dumps(results, indent=1))
     Path(args.out + '.md').write_text(text)

@@ -11,10 +11,14 @@ from .known_answer import (
                            CORRUPTED,
                            CORRUPTIONS,
                            KNOWN_ANSWER,
+                           LAYOUTS,
                            GroupOracleSelector,
                            KnownAnswerDistiller,
+                           KnownAnswers,
                            group_of,
+                           image_key,
 )
 
-__all__ = ['CORRUPTED', 'CORRUPTIONS', 'KNOWN_ANSWER', 'CurriculumSelector', 'GroupOracleSelector',
-           'KnownAnswerDistiller', 'group_of']
+__all__ = ['CORRUPTED', 'CORRUPTIONS', 'KNOWN_ANSWER', 'LAYOUTS', 'CurriculumSelector',
+           'GroupOracleSelector', 'KnownAnswerDistiller', 'KnownAnswers', 'group_of',
+           'image_key']

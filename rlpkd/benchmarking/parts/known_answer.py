@@ -21,6 +21,14 @@ every level except the corrupted one of the image's group (:data:`KNOWN_ANSWER`)
 :class:`GroupOracleSelector` is told the group and selects exactly that (a reference no
 fixed subset can reach).
 
+That layout (``layout='group'``) leaves most of the teacher right on every image, and
+the feature-pyramid levels overlap: dropping P2 and P5 everywhere (a fixed subset) gets
+most of the oracle's gain. ``layout='all_but_one'`` makes every level wrong on most
+images and right on some: each image has *one* right level (the images of each split,
+in file-name order, cycle through P2, P3, P4, P5) and every other level corrupted. The
+known answer keeps only that level; every fixed subset distils a wrong level on at least
+3/4 of the images (a single level) or on every image (two or more levels).
+
 Registered by ``custom_imports=dict(imports=['rlpkd.benchmarking.parts'])`` (see
 ``benchmarks/known_answer.py``); ``import rlpkd`` alone does not register them.
 """
@@ -29,7 +37,7 @@ from __future__ import annotations
 import json
 import os.path as osp
 import zlib
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor
@@ -44,6 +52,8 @@ CORRUPTED = {'large': 'P5', 'small': 'P2'}
 CORRUPTIONS = ('noise', 'flip', 'erase')
 #: the kept levels P2..P5 the known answer gives each group (λ = 0)
 KNOWN_ANSWER = {'large': (1, 1, 1, 0), 'small': (0, 1, 1, 1), 'mixed': (1, 1, 1, 1)}
+#: which levels of which images are wrong (module doc)
+LAYOUTS = ('group', 'all_but_one')
 
 
 def load_groups(ann_files: Sequence[str]) -> Dict[str, str]:
@@ -58,9 +68,56 @@ def load_groups(ann_files: Sequence[str]) -> Dict[str, str]:
     return groups
 
 
+def image_key(path: str) -> str:
+    """``'<split dir>/<file name>'`` of an image path (the key of :func:`load_groups`)."""
+    return f'{osp.basename(osp.dirname(path))}/{osp.basename(path)}'
+
+
 def group_of(groups: Dict[str, str], sample) -> Optional[str]:
-    path = sample.metainfo.get('img_path', '')
-    return groups.get(f'{osp.basename(osp.dirname(path))}/{osp.basename(path)}')
+    return groups.get(image_key(sample.metainfo.get('img_path', '')))
+
+
+class KnownAnswers:
+    """Each image's known answer: the levels P2..P5 to keep (1) and drop (0) at λ = 0.
+
+    Args:
+        ann_files: the toy data's annotation files (train and val).
+        layout: ``'group'`` (:data:`KNOWN_ANSWER` by size group) or ``'all_but_one'``
+            (one right level per image, cycling P2..P5 over each split's images in
+            file-name order; the rest wrong).
+        num_levels: the pyramid's number of levels (4: P2..P5).
+
+    Raises:
+        ValueError: naming ``model.layout`` for an unknown layout.
+    """
+
+    def __init__(self, ann_files: Sequence[str], layout: str = 'group',
+                 num_levels: int = 4) -> None:
+        if layout not in LAYOUTS:
+            raise ValueError(f'model.layout must be one of {LAYOUTS}, got {layout!r}')
+        self.groups = load_groups(ann_files)
+        self.layout = layout
+        counts: Dict[str, int] = {}
+        self.right_level = {}
+        for key in sorted(self.groups):
+            split = key.split('/')[0]
+            self.right_level[key] = counts.get(split, 0) % num_levels
+            counts[split] = counts.get(split, 0) + 1
+        self.num_levels = num_levels
+
+    def answer(self, path: str) -> Tuple[int, ...]:
+        """The kept levels of the image at ``path`` (all kept for an unknown image)."""
+        key = image_key(path)
+        if key not in self.groups:
+            return (1, ) * self.num_levels
+        if self.layout == 'group':
+            return KNOWN_ANSWER[self.groups[key]]
+        return tuple(int(level == self.right_level[key]) for level in range(self.num_levels))
+
+    def wrong_levels(self, sample) -> List[int]:
+        """Indices of the levels whose teacher features are wrong for ``sample``."""
+        return [level for level, keep in
+                enumerate(self.answer(sample.metainfo.get('img_path', ''))) if not keep]
 
 
 @MODELS.register_module()
@@ -72,29 +129,29 @@ class KnownAnswerDistiller(PyramidDistiller):
         corruption: ``'noise'`` (fixed per-image noise with the level's mean / std) or
             ``'flip'`` (the level's feature map mirrored left-right) or ``'erase'`` (its
             per-channel spatial mean everywhere).
+        layout: which levels of which images are wrong (:class:`KnownAnswers`).
         **kwargs: :class:`PyramidDistiller` arguments.
 
     Raises:
-        ValueError: naming ``model.corruption`` for an unknown corruption.
+        ValueError: naming ``model.corruption`` / ``model.layout`` for an unknown one.
     """
 
     def __init__(self, ann_files: Sequence[str], corruption: str = 'noise',
-                 **kwargs) -> None:
+                 layout: str = 'group', **kwargs) -> None:
         if corruption not in CORRUPTIONS:
             raise ValueError(f'model.corruption must be one of {CORRUPTIONS}, '
                              f'got {corruption!r}')
+        answers = KnownAnswers(ann_files, layout)
         super().__init__(**kwargs)
-        self.groups = load_groups(ann_files)
+        self.answers = answers
+        self.groups = answers.groups
         self.corruption = corruption
 
     def teacher_pyramid(self, inputs: Tensor, data_samples=None) -> List[Tensor]:
         feats = [f.clone() for f in super().teacher_pyramid(inputs, data_samples)]
         for i, sample in enumerate(data_samples or []):
-            group = group_of(self.groups, sample)
-            if group not in CORRUPTED:
-                continue
-            level = self.level_names.index(CORRUPTED[group])
-            feats[level][i] = self._corrupt(feats[level][i], sample, level)
+            for level in self.answers.wrong_levels(sample):
+                feats[level][i] = self._corrupt(feats[level][i], sample, level)
         return feats
 
     def _corrupt(self, target: Tensor, sample, level: int) -> Tensor:
@@ -111,18 +168,20 @@ class KnownAnswerDistiller(PyramidDistiller):
 
 @MODELS.register_module()
 class GroupOracleSelector(LevelSelector):
-    """Told each image's size group, keeps the known answer's levels (a reference).
+    """Told each image's known answer, keeps its levels (a reference).
 
     Args:
         ann_files: the toy data's annotation files (train and val), for the groups.
+        layout: which levels of which images are wrong (:class:`KnownAnswers`; the
+            distiller's ``model.layout``).
     """
 
-    def __init__(self, ann_files: Sequence[str]) -> None:
+    def __init__(self, ann_files: Sequence[str], layout: str = 'group') -> None:
         super().__init__()
-        self.groups = load_groups(ann_files)
+        self.answers = KnownAnswers(ann_files, layout)
 
     def forward(self, context: SelectionContext) -> Selection:
         device = context.student_feats[0].device
-        masks = [KNOWN_ANSWER.get(group_of(self.groups, s), (1, 1, 1, 1))
+        masks = [self.answers.answer(s.metainfo.get('img_path', ''))
                  for s in context.data_samples]
         return Selection(mask=torch.tensor(masks, dtype=torch.float32, device=device))
