@@ -100,12 +100,13 @@ def probe_run(run: Path, seeds, sigmas) -> dict:
     rows = []
     for name, fields in FIELD_SETS.items():
         data = finished.splits(finished.selector(fields))
+        keep_all = float(data['val'].answers.all(dim=1).float().mean())
         for learner_name in ('PPO', 'level credit'):
             for sigma in sigmas:
                 runs = [learn(finished, fields, data, learner_name, sigma, s) for s in seeds]
                 rows.append(dict(fields=name, learner=learner_name, sigma=sigma, runs=runs))
                 print(run, rows[-1], flush=True)
-    return dict(run=str(run), rows=rows)
+    return dict(run=str(run), rows=rows, keep_all=keep_all)
 
 
 def cell(values) -> str:
@@ -114,11 +115,13 @@ def cell(values) -> str:
 
 def markdown(results: list, args) -> str:
     runs = ' '.join(r['run'] for r in results)
+    keep_all = ', '.join(f"{r['keep_all']:.2f}" for r in results)
     lines = ['Learner probe (toy-scale CPU): the known answer as the reward (fraction of '
              'matching decisions + σ·N(0, 1)), states of finished known-answer runs, '
              f'{PER_UPDATE} episodes per update; the fraction of val images whose greedy '
              f'decisions all match after each number of episodes, mean ± std over seeds '
-             f'{args.seeds} (the untrained policy keeps every level: 1/3). A toy run of the '
+             f'{args.seeds} (the untrained policy keeps every level, which matches the '
+             f'share of val images whose answer keeps every level: {keep_all}). A toy run of the '
              'level-credit config scores ≈ 264 episodes. `benchmarks/learner_probe.py '
              f'--runs {runs} --seeds {" ".join(map(str, args.seeds))} --sigmas '
              f'{" ".join(map(str, args.sigmas))}`.', '',

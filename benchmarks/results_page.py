@@ -48,8 +48,8 @@ SECTIONS: tuple[Section, ...] = (
       ('cls_selection_variants', 'Toy classification, RL variants and fixed subsets, 3 seeds'),
       ('benchmark_cls_meta', 'MAML leave one task out, toy classification, 3 seeds'))),
     ('The known-answer benchmark',
-     'One teacher level made wrong per image group, so the right selection differs per '
-     'image: does any method find it?',
+     'Teacher levels made wrong per image (one level per image group, or every level but '
+     'one per image), so the right selection differs per image: does any method find it?',
      (('known_answer', 'Known answer, noise'),
       ('known_answer_flip', 'Known answer, flip'),
       ('known_answer_erase', 'Known answer, erase'),
@@ -57,7 +57,11 @@ SECTIONS: tuple[Section, ...] = (
       ('state_probe', 'Does the state carry the known answer? (per-level signals)'),
       ('learner_probe', 'Can the learner learn it within one run? (per-level credit)'),
       ('known_answer_level_credit', 'Per-level signals and credit end to end, noise'),
-      ('known_answer_headroom', 'Headroom with a stronger teacher, noise'))),
+      ('known_answer_headroom', 'Headroom with a stronger teacher, noise'),
+      ('known_answer_headroom_noise_all_but_one',
+       'Headroom, every level but one wrong per image, noise (screen, one seed)'),
+      ('known_answer_headroom_flip_all_but_one',
+       'Headroom, every level but one wrong per image, flip'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',

@@ -80,12 +80,18 @@ def policy_match(data: dict, layout, seed: int, steps: int = 300) -> float:
     return float((greedy == data['val'].answers).all(dim=1).float().mean())
 
 
+def keep_all_share(split: KnownStates) -> float:
+    """The share of images whose answer keeps every level (what keeping all scores)."""
+    return float(split.answers.all(dim=1).float().mean())
+
+
 def probe_run(run: Path, seeds) -> dict:
     finished = FinishedRun(run)
     out = dict(run=str(run), costs=finished.field_costs(), rows=[])
     for name, fields in FIELD_SETS.items():
         selector = finished.selector(fields)
         data, layout = finished.splits(selector), selector.env.layout
+        out['keep_all'] = keep_all_share(data['val'])
         train, val = (features(data[k], layout, fields) for k in ('train', 'val'))
         out['rows'].append(dict(
             fields=name, state_dim=layout.dim,
@@ -101,12 +107,15 @@ def cell(values) -> str:
 
 def markdown(results: list, args) -> str:
     runs = ' '.join(r['run'] for r in results)
+    keep_all = ', '.join(f"{r['keep_all']:.2f}" for r in results)
     lines = ['State probe (toy-scale CPU): does the state carry the known answer? States of '
              'the train / val images of finished known-answer runs (student and corrupted '
              'teacher after uniform KD); probes fitted to the train images\' known answers, '
              'scored on the val images: the fraction whose four keep/drop decisions all '
-             f'match (mean ± std over fitting seeds {args.seeds}; 1/3 of the images keep '
-             'every level). `benchmarks/state_probe.py --runs '
+             f'match (mean ± std over fitting seeds {args.seeds}; the share of val images '
+             'whose answer keeps every level, per run: '
+             f'{keep_all}). '
+             '`benchmarks/state_probe.py --runs '
              f'{runs} --seeds {" ".join(map(str, args.seeds))}`.', '',
              '| run | state fields | entries | logistic regression | policy network '
              '(supervised) |', '|---|---|---|---|---|']

@@ -23,7 +23,7 @@ from torch import Tensor
 from rlpkd.models.selectors import RLSelector
 from rlpkd.pyramid.functional import TaskInputs, total_loss
 
-from .parts import KNOWN_ANSWER, group_of
+from .parts import group_of
 from .studies import load_finished_run
 
 #: the configured policy (configs/_base_/distillers/rlpkd.py)
@@ -32,7 +32,8 @@ POLICY = dict(hidden_dim=256, use_lstm=True, hard_budget=False, init_keep_prob=0
 
 @dataclass
 class KnownStates:
-    """States ``[N, S]``, known answers ``[N, L]`` (keep = 1) and size groups of a split."""
+    """States ``[N, S]``, known answers ``[N, L]`` (keep = 1; the run's ``model.layout``)
+    and size groups of a split."""
 
     states: Tensor
     answers: Tensor
@@ -73,7 +74,7 @@ class FinishedRun:
     @torch.no_grad()
     def states(self, selector: RLSelector, loader) -> KnownStates:
         """The states ``selector`` sees for every image of ``loader``, with answers."""
-        model, states, groups = self.model, [], []
+        model, states, groups, answers = self.model, [], [], []
         for batch in loader:
             data = model.data_preprocessor(batch, False)
             inputs, samples = data['inputs'], data['data_samples']
@@ -83,8 +84,9 @@ class FinishedRun:
             states.append(selector.env.states(seen, student, teacher,
                                               task=TaskInputs(inputs, samples))[0])
             groups += [group_of(model.groups, s) for s in samples]
-        answers = torch.tensor([KNOWN_ANSWER[g] for g in groups], dtype=torch.float32)
-        return KnownStates(torch.cat(states), answers, groups)
+            answers += [model.answers.answer(s.metainfo['img_path']) for s in samples]
+        return KnownStates(torch.cat(states), torch.tensor(answers, dtype=torch.float32),
+                           groups)
 
     def splits(self, selector: RLSelector) -> Dict[str, KnownStates]:
         return dict(train=self.states(selector, self.train_loader),
