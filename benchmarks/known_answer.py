@@ -82,6 +82,11 @@ METHODS = {
     'RL-PyramidKD, level credit, task reward': (
         DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
                            'model.selector.reward_signal=task']),
+    # first order, so exactly additive over levels: a level's credit is the alignment of
+    # its distillation gradient with the scored batch's task gradient
+    'RL-PyramidKD, level credit, batch-alignment reward': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
+                           'model.selector.reward_signal=batch_alignment']),
 }
 
 
@@ -137,11 +142,19 @@ WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',
          'erase': 'its per-channel spatial mean (no object)'}
 
 
-def match_fraction(records: list, answers: KnownAnswers) -> float:
-    """Fraction of val images whose kept levels are their known answer."""
-    hits = [tuple(int(v != 0) for v in r['levels']) == answers.answer(r['image'])
-            for r in records]
-    return sum(hits) / len(hits)
+def decision_scores(records: list, answers: KnownAnswers) -> dict:
+    """Of the val images' decisions: ``match``, the fraction of images whose kept levels
+    are their known answer; ``kept_right`` / ``kept_wrong``, the fraction of the levels
+    the answer keeps / drops (the teacher's right / wrong levels) that were kept."""
+    kept = [tuple(int(v != 0) for v in r['levels']) for r in records]
+    right = [answers.answer(r['image']) for r in records]
+    pairs = [(k, a) for ks, ans in zip(kept, right) for k, a in zip(ks, ans)]
+
+    def kept_share(answer: int) -> float:
+        chosen = [k for k, a in pairs if a == answer]
+        return sum(chosen) / len(chosen) if chosen else float('nan')
+    return dict(match=sum(k == a for k, a in zip(kept, right)) / len(kept),
+                kept_right=kept_share(1), kept_wrong=kept_share(0))
 
 
 def command(args) -> str:
@@ -194,8 +207,9 @@ def markdown(results: list, args, teacher: float) -> str:
              f'teacher ({trained}) has {teacher:.3f} mAP on the val images. '
              f'`{command(args)}`. mean ± std over seeds.', '',
              '| method | mAP | AP_s | AP_l | distill cost | P2 kept (large / small / mixed) '
-             '| P5 kept (large / small / mixed) | subsets | matches known answer | train (s) |',
-             '|---' * 10 + '|']
+             '| P5 kept (large / small / mixed) | subsets | matches known answer '
+             '| right / wrong levels kept | train (s) |',
+             '|---' * 11 + '|']
     for method in METHODS:
         runs = [r for r in results if r['method'] == method]
         if not runs:
@@ -214,6 +228,8 @@ def markdown(results: list, args, teacher: float) -> str:
             rates('P2') if learned else '–', rates('P5') if learned else '–',
             col('selection/distinct_subsets') if learned else '–',
             mean_std([r['match'] for r in runs]) if learned else '–',
+            (f"{mean_std([r['kept_right'] for r in runs])} / "
+             f"{mean_std([r['kept_wrong'] for r in runs])}") if learned else '–',
             mean_std([r['train_s'] for r in runs])]) + ' |')
     if any(r['method'] == 'group oracle' for r in results):
         lines += ['', 'Paired by seed (the same data order and initialisation):', '',
@@ -273,8 +289,8 @@ def main() -> None:
     answers = KnownAnswers(ann_files(data), args.layout)
     for record in results:
         if record['key'] in learned:
-            record['match'] = match_fraction(decisions(root, learned[record['key']],
-                                                       record['seed']), answers)
+            record.update(decision_scores(decisions(root, learned[record['key']],
+                                                    record['seed']), answers))
     text = markdown(results, args, teacher_map(teacher, work, data))
     Path(args.out + '.json').write_text(json.dumps(results, indent=1))
     Path(args.out + '.md').write_text(text)

@@ -36,7 +36,7 @@ def test_all_but_one_layout_runs_and_scores_against_each_images_answer(known_ans
     decisions = (known_answer_work / 'noise_all_but_one' / record['key'] / 'seed_0' /
                  'decisions.jsonl').read_text().splitlines()
     assert all(json.loads(d)['levels'] == [1.0] * 4 for d in decisions)
-    assert record['match'] == 0.0
+    assert record['match'] == 0.0 and record['kept_right'] == record['kept_wrong'] == 1.0
     config = (known_answer_work / 'noise_all_but_one' / record['key'] / 'seed_0' /
               'config.py').read_text()
     assert "layout='all_but_one'" in config
