@@ -61,7 +61,9 @@ SECTIONS: tuple[Section, ...] = (
       ('known_answer_headroom_noise_all_but_one',
        'Headroom, every level but one wrong per image, noise (screen, one seed)'),
       ('known_answer_headroom_flip_all_but_one',
-       'Headroom, every level but one wrong per image, flip'))),
+       'Headroom, every level but one wrong per image, flip'),
+      ('known_answer_level_credit_flip_all_but_one',
+       'Per-level credit end to end, every level but one wrong, flip (one seed)'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',
