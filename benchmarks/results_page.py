@@ -63,7 +63,9 @@ SECTIONS: tuple[Section, ...] = (
       ('known_answer_headroom_flip_all_but_one',
        'Headroom, every level but one wrong per image, flip'),
       ('known_answer_level_credit_flip_all_but_one',
-       'Per-level credit end to end, every level but one wrong, flip (one seed)'))),
+       'Per-level credit end to end, every level but one wrong, flip (one seed)'),
+      ('state_probe_flip_all_but_one',
+       'Does the state carry the answer? Every level but one wrong, flip'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',

@@ -30,6 +30,7 @@ from rlpkd.benchmarking.tables import format_cell, stats
 from rlpkd.rl import PolicyNetwork
 
 ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / 'benchmarks' / 'results' / 'state_probe'
 FIELD_SETS = {'prototype (global, levels, gap)': ('global', 'levels', 'gap'),
               'discrepancy': ('discrepancy', ),
               'discrepancy + reliability': ('discrepancy', 'reliability'),
@@ -105,6 +106,14 @@ def cell(values) -> str:
     return format_cell(stats(values), 2)
 
 
+def out_flag(out: str) -> str:
+    """`` --out STEM`` (relative to the repository) unless ``out`` is the default."""
+    path = Path(out).resolve()
+    if path == DEFAULT_OUT:
+        return ''
+    return f' --out {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}'
+
+
 def markdown(results: list, args) -> str:
     runs = ' '.join(r['run'] for r in results)
     keep_all = ', '.join(f"{r['keep_all']:.2f}" for r in results)
@@ -116,7 +125,7 @@ def markdown(results: list, args) -> str:
              'whose answer keeps every level, per run: '
              f'{keep_all}). '
              '`benchmarks/state_probe.py --runs '
-             f'{runs} --seeds {" ".join(map(str, args.seeds))}`.', '',
+             f'{runs} --seeds {" ".join(map(str, args.seeds))}{out_flag(args.out)}`.', '',
              '| run | state fields | entries | logistic regression | policy network '
              '(supervised) |', '|---|---|---|---|---|']
     for result in results:
@@ -142,7 +151,7 @@ def main() -> None:
         Path('work_dirs/known_answer_v3/noise/uniform_KD/seed_0'),
         Path('work_dirs/known_answer_v3/flip/uniform_KD/seed_0')])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'state_probe'))
+    parser.add_argument('--out', default=str(DEFAULT_OUT))
     args = parser.parse_args()
     results = [probe_run(run, args.seeds) for run in args.runs]
     Path(args.out + '.json').write_text(json.dumps(dict(args=dict(
