@@ -63,7 +63,7 @@ SECTIONS: tuple[Section, ...] = (
       ('known_answer_headroom_flip_all_but_one',
        'Headroom, every level but one wrong per image, flip'),
       ('known_answer_level_credit_flip_all_but_one',
-       'Per-level credit end to end, every level but one wrong, flip (one seed)'),
+       'Per-level credit end to end, every level but one wrong, flip'),
       ('state_probe_flip_all_but_one',
        'Does the state carry the answer? Every level but one wrong, flip'))),
     ('Reward signals',
