@@ -45,6 +45,7 @@ from rlpkd.benchmarking.studies import (
     study_methods,
 )
 from rlpkd.benchmarking.suite import prepare_teacher
+from rlpkd.benchmarking.teacher import teacher_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -131,11 +132,7 @@ def strong_teacher(args, work: Path, progress) -> Path:
 
 def teacher_map(teacher: Path, work: Path, data: Path) -> float:
     """The teacher's own mAP on the benchmark's val images (tested once, kept)."""
-    out = (work / f'teacher_test_{teacher.stem}').resolve()
-    if not (out / 'metrics.json').exists():
-        run_tool('test.py', [DET.path(DET.teacher), teacher, '--work-dir', out,
-                             '--cfg-options', *DET.data_options(data)], out / 'test.log')
-    return json.loads((out / 'metrics.json').read_text())['coco/bbox_mAP']
+    return teacher_metrics(DET, teacher, data, work)['coco/bbox_mAP']
 
 
 WRONG = {'noise': 'noise', 'flip': 'its own map mirrored left-right',

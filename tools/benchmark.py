@@ -1,14 +1,18 @@
 """Regenerate the write-up's tables for one task at toy scale, mean ± std over seeds.
 
 Usage: ``python tools/benchmark.py {det,seg,cls,ins} [--seeds N] [--only KEY|FAMILY|meta ...]
-[--work-dir DIR] [--data DIR] [--teacher CKPT] [--cfg-options k=v ...] [--meta
-[--meta-ks K ...] [--meta-iters N] [--meta-teacher TASK=CKPT ...]] [--full]``.
+[--work-dir DIR] [--data DIR] [--teacher CKPT] [--allow-weak-teacher] [--cfg-options k=v ...]
+[--meta [--meta-ks K ...] [--meta-iters N] [--meta-teacher TASK=CKPT ...]] [--full]``.
 
 Every method is trained and tested with the same data, teacher, schedule and seeds
 (0 .. N-1) through the real ``tools/train.py`` / ``tools/test.py``: the student alone,
 uniform KD (+ gradient clipping, + GradNorm), DARTS-LS / GDAS-LS / EA-LS (search, then
 retrain of the subset found), RL-PyramidKD + GradNorm with λ in {0, 0.25, 0.5, 1}, and
-the ablations (independent decisions, without GradNorm). A progress line tells which
+the ablations (independent decisions, without GradNorm). The student alone runs first
+(every seed, whatever ``--only`` says); the teacher is then tested, and the benchmark
+refuses to go on when it is not clearly stronger than the student alone (its test score
+above the students' mean + 2 std; numbers in ``teacher.json`` and the tables' header)
+unless ``--allow-weak-teacher``. A progress line tells which
 run of how many is running, where its training is, and the plan's ETA. Finished runs
 are reused when the command is run again (a killed run restarts); a failed run is
 reported in its table cells and the plan goes on. Writes ``<work-dir>/tables.md``,
@@ -35,6 +39,7 @@ except ImportError:  # run from a checkout without ``pip install``
 from rlpkd.benchmarking import TASKS, full_commands, methods, run_benchmark, select
 from rlpkd.benchmarking.meta import run_meta
 from rlpkd.benchmarking.plan import TOY_TASKS
+from rlpkd.benchmarking.teacher import WeakTeacherError
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -48,6 +53,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--work-dir', help='default: work_dirs/benchmark_<task>')
     parser.add_argument('--data', type=Path, help='toy data root (default: generated)')
     parser.add_argument('--teacher', type=Path, help='teacher checkpoint (default: trained)')
+    parser.add_argument('--allow-weak-teacher', action='store_true',
+                        help='compare methods even when the teacher is not clearly stronger '
+                        'than the student alone (refused by default; the tables say so)')
     parser.add_argument('--cfg-options', nargs='+', default=[], metavar='KEY=VALUE',
                         help='extra config options for every run (not the teacher)')
     parser.add_argument('--meta', action='store_true',
@@ -98,7 +106,7 @@ def main(argv=None) -> None:
     try:
         if plan:
             print(run_benchmark(task, plan, seeds, root, command, args.data, args.teacher,
-                                args.cfg_options))
+                                args.cfg_options, allow_weak_teacher=args.allow_weak_teacher))
             print(f'tables: {root}/tables.md, records: {root}/results.json')
         if args.meta:
             print(run_meta(task.key, seeds, root / 'meta', command, args.meta_ks,
@@ -106,6 +114,8 @@ def main(argv=None) -> None:
             print(f'meta table: {root}/meta/meta_table.md')
     except FileNotFoundError as err:  # --data / --teacher / --meta-teacher
         sys.exit(str(err))
+    except WeakTeacherError as err:
+        sys.exit(f'{task.key}: refused to compare methods: {err}')
 
 
 if __name__ == '__main__':

@@ -16,7 +16,10 @@ For each task of ``--tasks`` (default: ``det``; ``--tasks det ins seg cls`` for 
 5. where the task has an RL-PyramidKD config (every task), train it (phases 1-3) on the
    same data and report its metric, the fraction of the distillation cost its policy
    spends and how often it keeps each level;
-6. print one table per task and write them to ``<work-dir>/results.md`` / ``results.json``.
+6. state whether the teacher is stronger than the student alone (one seed; distillation
+   from a teacher that is not measures regularisation, not knowledge: ``tools/benchmark.py``
+   refuses to compare methods then);
+7. print one table per task and write them to ``<work-dir>/results.md`` / ``results.json``.
 
 Every step runs the same ``tools/*.py`` a user runs, its output in a log file under
 ``--work-dir``; the terminal shows one progress line (step k of n, the running training's
@@ -39,7 +42,7 @@ except ImportError:  # run from a checkout without ``pip install``
 
 from rlpkd.benchmarking import PlanProgress, ToolError, run_tool
 from rlpkd.benchmarking.plan import TOY_TASKS, TaskSetup
-from rlpkd.benchmarking.teacher import DEFAULT_CACHE, cached_teacher
+from rlpkd.benchmarking.teacher import DEFAULT_CACHE, TeacherStrength, cached_teacher
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = ROOT / 'configs'
@@ -162,6 +165,12 @@ def teacher(progress: PlanProgress, task: Task, work_dir: Path, cache: Path,
     return ckpt, seconds
 
 
+def teacher_strength(task: Task, rows: list[dict]) -> TeacherStrength:
+    """The teacher's main metric against the student alone's (rows 0 and 1; one seed)."""
+    label = task.metrics[0][1]
+    return TeacherStrength(label, rows[0][label], (rows[1][label], ))
+
+
 def table(task: Task, rows: list[dict]) -> str:
     """Markdown table of the rows; the cost / kept columns are the RL row's decisions."""
     labels = [label for _, label in task.metrics]
@@ -272,7 +281,9 @@ def main() -> None:
             setting = task.setting + (f' (data sizes overridden: {" ".join(sizes)})'
                                       if sizes else '')
             sections.append(f'### {task.title}\n\n{setting}; '
-                            f'{time.time() - task_start:.0f} s wall.\n\n' + table(task, rows))
+                            f'{time.time() - task_start:.0f} s wall; the '
+                            f'{teacher_strength(task, rows).summary()}.\n\n'
+                            + table(task, rows))
     text = ('Toy-scale CPU numbers (2 cores), made by `python tools/demo.py --tasks '
             + ' '.join([*(k for k in TASKS if k in args.tasks), *sizes]) + '`. The exported '
             'uniform-KD student checkpoints reproduce the distilled metrics exactly.\n\n'

@@ -3,9 +3,9 @@
 A run (one :class:`~rlpkd.benchmarking.plan.Method`, one seed) trains its config —
 for a NAS method: the search, then the retrain of the subset it found — tests the last
 checkpoint and writes ``result.json`` into its directory. That file makes the run
-*finished*: a benchmark started again reuses it. A run without it (killed, or failed)
-is started afresh in an emptied directory. A failed run returns a ``failed`` record
-naming its log; the plan goes on.
+*finished*: a benchmark started again reuses it, unless it was distilled from another
+teacher. A run without it (killed, or failed) is started afresh in an emptied
+directory. A failed run returns a ``failed`` record naming its log; the plan goes on.
 """
 from __future__ import annotations
 
@@ -89,12 +89,16 @@ def train_cost(work: Path) -> Optional[float]:
 
 
 def finished(ctx: RunContext, method: Method, seed: int) -> Optional[dict]:
-    """The record of a finished run, None when it has not finished (a learned run's
-    record from before ``train_cost`` existed gets it from the run's log)."""
+    """The record of a finished run, None when it has not finished or was distilled from
+    another teacher than ``ctx.teacher`` (records from before the teacher was recorded
+    are reused; a learned run's record from before ``train_cost`` existed gets it from
+    the run's log)."""
     work = ctx.run_dir(method, seed)
     if not (work / RESULT).exists():
         return None
     record = json.loads((work / RESULT).read_text())
+    if method.distilled and record.get('teacher', str(ctx.teacher)) != str(ctx.teacher):
+        return None
     if method.learned and 'train_cost' not in record:
         record['train_cost'] = train_cost(work)
     return record
@@ -103,7 +107,8 @@ def finished(ctx: RunContext, method: Method, seed: int) -> Optional[dict]:
 def execute(ctx: RunContext, method: Method, seed: int) -> dict:
     """Run ``method`` with ``seed`` (see the module docstring); returns its record:
     ``key``, ``method``, ``family``, ``lambda``, ``seed``, ``status`` (``ok`` /
-    ``failed``), ``metrics`` (test), ``main_metric``, ``cost`` (distillation-cost
+    ``failed``), ``teacher`` (the checkpoint distilled from; None for the student alone),
+    ``metrics`` (test), ``main_metric``, ``cost`` (distillation-cost
     fraction: the learned policy's greedy decisions on the test set, the NAS subset's,
     1 for uniform KD, None for the student alone), ``train_cost`` (learned runs: the
     fraction spent in training, :func:`train_cost`), ``train_s`` / ``search_s`` (wall
@@ -116,7 +121,8 @@ def execute(ctx: RunContext, method: Method, seed: int) -> dict:
         shutil.rmtree(work)
     record = dict(key=method.key, method=method.label, family=method.family,
                   **{'lambda': method.lam}, seed=seed, main_metric=ctx.task.main_metric,
-                  status='failed', metrics={}, cost=None, train_s=None, search_s=None)
+                  status='failed', metrics={}, cost=None, train_s=None, search_s=None,
+                  teacher=str(ctx.teacher) if method.distilled else None)
     options = [*ctx.task.data_options(ctx.data, method.learned), f'randomness.seed={seed}',
                *method.options, *ctx.options]
     if method.distilled:

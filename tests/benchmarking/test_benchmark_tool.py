@@ -1,9 +1,10 @@
 """``tools/benchmark.py`` end to end on a tiny classification setting: real models,
 data, runner and metric; tables well formed, a failing run reported, finished runs
-reused on a second invocation."""
+reused on a second invocation, the teacher checked against the student alone."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,11 +39,13 @@ def setting(tmp_path_factory):
                 options=['train_cfg.max_epochs=1', *fast])
 
 
-def benchmark(setting, work: Path) -> str:
-    # darts-ls: its search loop has no max_epochs, so the shared option makes it fail
-    return tool('benchmark.py', 'cls', '--seeds', '2', '--only', 'student', 'uniform',
-                'darts-ls', '--data', setting['data'], '--teacher', setting['teacher'],
-                '--work-dir', work, '--cfg-options', *setting['options'])
+def benchmark(setting, work: Path, *only, teacher=None) -> str:
+    # darts-ls: its search loop has no max_epochs, so the shared option makes it fail;
+    # a one-epoch teacher is no teacher worth distilling: compare anyway
+    return tool('benchmark.py', 'cls', '--seeds', '2', '--only', *(only or (
+                'student', 'uniform', 'darts-ls')), '--data', setting['data'], '--teacher',
+                teacher or setting['teacher'], '--work-dir', work, '--allow-weak-teacher',
+                '--cfg-options', *setting['options'])
 
 
 def test_tables_failures_and_resume(setting):
@@ -71,6 +74,11 @@ def test_tables_failures_and_resume(setting):
     assert ' ± ' in rows['uniform KD'] and '| failed |' in rows['DARTS-LS']
     assert rows['RL-PyramidKD (full)'].split(' | ')[1] == '–'
     assert 'darts-ls seed 0' in md  # the failure list names the run and its log
+    # the teacher, tested once, against the student alone; the header quotes the verdict
+    strength = json.loads((work / 'teacher.json').read_text())
+    assert strength['students'] == [r['metrics']['accuracy/top1'] for r in records
+                                    if r['key'] == 'student']
+    assert 0 <= strength['teacher'] <= 100 and strength['summary'] in md
 
     logs = {p: p.stat().st_mtime_ns for p in work.glob('*/seed_*/train.log')
             if 'darts' not in str(p)}
@@ -78,6 +86,18 @@ def test_tables_failures_and_resume(setting):
     assert again.count(': reused (') == 4 and again.count('FAILED') == 2, again
     assert {p: p.stat().st_mtime_ns for p in logs} == logs
     assert json.loads((work / 'tables.json').read_text())['main'] == tables['main']
+
+    # the student alone runs first (every seed), whatever --only says
+    only = benchmark(setting, work, 'uniform')
+    starts = [line.split('] ')[1] for line in only.splitlines() if line.endswith(': starting')]
+    assert starts == ['student seed 0: starting', 'student seed 1: starting',
+                      'uniform seed 0: starting', 'uniform seed 1: starting'], only
+    # another teacher: the distilled runs are not reused, the student alone is
+    other = shutil.copy(setting['teacher'], setting['tmp'] / 'other_teacher.pth')
+    rerun = benchmark(setting, work, 'uniform', teacher=other)
+    assert rerun.count(': reused (') == 2 and rerun.count(': ok (') == 2, rerun
+    assert {r['teacher'] for r in json.loads((work / 'results.json').read_text())
+            if r['key'] == 'uniform'} == {str(Path(other).resolve())}
 
 
 def test_full_prints_commands_without_running(tmp_path):

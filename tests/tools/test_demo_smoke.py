@@ -1,6 +1,7 @@
 """tools/demo.py, the main job, end to end on a tiny classification setting: toy data,
 the teacher (trained, then kept in the cache), student, uniform KD, RL-PyramidKD,
-export (whose metrics must equal the distiller's) and the tables it writes."""
+export (whose metrics must equal the distiller's) and the tables it writes (the teacher
+weighed against the student alone)."""
 from __future__ import annotations
 
 import json
@@ -30,3 +31,6 @@ def test_demo_writes_its_tables_and_caches_the_teacher(tmp_path):
     assert len(list((tmp_path / 'cache').glob('toy-teacher-cls-*.pth'))) == 1
     text = (tmp_path / 'work' / 'results.md').read_text()
     assert '--num-train 12 --num-val 6' in text and '| student, uniform pyramid KD |' in text
+    # the caption weighs the teacher against the student alone, with their numbers
+    assert (f"teacher top-1 {rows[0]['top-1']:.3f} on the test set vs the student alone's "
+            f"{rows[1]['top-1']:.3f} ± 0.000 (1 seed)") in text
