@@ -27,7 +27,7 @@ import torch
 from mmengine.config import Config
 
 from rlpkd.benchmarking.known_states import FinishedRun, KnownStates
-from rlpkd.benchmarking.tables import format_cell, stats
+from rlpkd.benchmarking.tables import format_cell, out_flag, stats
 from rlpkd.learners import (
     LevelCreditExperience,
     LevelCreditLearner,
@@ -37,7 +37,10 @@ from rlpkd.learners import (
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELD_SETS = {'prototype': ('global', 'levels', 'gap'),
-              'discrepancy': ('discrepancy', )}
+              'discrepancy': ('discrepancy', ),
+              'discrepancy + agreement': ('discrepancy', 'agreement')}
+DEFAULT_OUT = ROOT / 'benchmarks' / 'results' / 'learner_probe'
+DEFAULT_FIELDS = ['prototype', 'discrepancy']
 PER_UPDATE = 16
 CHECKPOINTS = (64, 128, 192, 256, 512, 1024)
 
@@ -95,10 +98,11 @@ def learn(finished: FinishedRun, fields, data: dict, learner_name: str, sigma: f
     return out
 
 
-def probe_run(run: Path, seeds, sigmas) -> dict:
+def probe_run(run: Path, seeds, sigmas, field_sets) -> dict:
     finished = FinishedRun(run)
     rows = []
-    for name, fields in FIELD_SETS.items():
+    for name in field_sets:
+        fields = FIELD_SETS[name]
         data = finished.splits(finished.selector(fields))
         keep_all = float(data['val'].answers.all(dim=1).float().mean())
         for learner_name in ('PPO', 'level credit'):
@@ -107,6 +111,14 @@ def probe_run(run: Path, seeds, sigmas) -> dict:
                 rows.append(dict(fields=name, learner=learner_name, sigma=sigma, runs=runs))
                 print(run, rows[-1], flush=True)
     return dict(run=str(run), rows=rows, keep_all=keep_all)
+
+
+def fields_flag(field_sets) -> str:
+    """`` --fields ...`` for the command line, unless the default field sets."""
+    if list(field_sets) == DEFAULT_FIELDS:
+        return ''
+    return ' --fields ' + ' '.join(f"'{name}'" if ' ' in name else name
+                                   for name in field_sets)
 
 
 def cell(values) -> str:
@@ -124,7 +136,8 @@ def markdown(results: list, args) -> str:
              f'share of val images whose answer keeps every level: {keep_all}). A toy run of the '
              'level-credit config scores ≈ 264 episodes. `benchmarks/learner_probe.py '
              f'--runs {runs} --seeds {" ".join(map(str, args.seeds))} --sigmas '
-             f'{" ".join(map(str, args.sigmas))}`.', '',
+             f'{" ".join(map(str, args.sigmas))}{fields_flag(args.fields)}'
+             f'{out_flag(args.out, DEFAULT_OUT, ROOT)}`.', '',
              '| run | state fields | learner | σ | ' +
              ' | '.join(f'{n} episodes' for n in CHECKPOINTS) + ' |',
              '|---' * (4 + len(CHECKPOINTS)) + '|']
@@ -143,12 +156,14 @@ def main() -> None:
         Path('work_dirs/known_answer_v3/flip/uniform_KD/seed_0')])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--sigmas', type=float, nargs='+', default=[0.0, 0.5])
-    parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' /
-                                             'learner_probe'))
+    parser.add_argument('--fields', nargs='+', choices=list(FIELD_SETS),
+                        default=DEFAULT_FIELDS, help='the state field sets probed')
+    parser.add_argument('--out', default=str(DEFAULT_OUT))
     args = parser.parse_args()
-    results = [probe_run(run, args.seeds, args.sigmas) for run in args.runs]
+    results = [probe_run(run, args.seeds, args.sigmas, args.fields) for run in args.runs]
     Path(args.out + '.json').write_text(json.dumps(dict(args=dict(
-        runs=[str(r) for r in args.runs], seeds=args.seeds, sigmas=args.sigmas),
+        runs=[str(r) for r in args.runs], seeds=args.seeds, sigmas=args.sigmas,
+        fields=args.fields),
         results=results), indent=1))
     Path(args.out + '.md').write_text(markdown(results, args))
     print(markdown(results, args))

@@ -44,7 +44,8 @@ SECTIONS: tuple[Section, ...] = (
     ('Every method on toy classification',
      'Every method of `tools/benchmark.py` (uniform, GradNorm, NAS baselines, RL-PyramidKD, '
      'ablations, MAML) with the same data, teacher, schedule and seeds.',
-     (('benchmark_cls', 'Every method, toy classification, 3 seeds'),
+     (('teacher_strength_cls', 'Toy classification teacher, 6 vs 18 epochs, 3 seeds'),
+      ('benchmark_cls', 'Every method, toy classification, 3 seeds'),
       ('cls_selection_variants', 'Toy classification, RL variants and fixed subsets, 3 seeds'),
       ('benchmark_cls_meta', 'MAML leave one task out, toy classification, 3 seeds'))),
     ('The known-answer benchmark',

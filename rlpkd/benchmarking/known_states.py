@@ -22,6 +22,7 @@ from torch import Tensor
 
 from rlpkd.models.selectors import RLSelector
 from rlpkd.pyramid.functional import TaskInputs, total_loss
+from rlpkd.rl.signals import attention_agreement
 
 from .parts import group_of
 from .studies import load_finished_run
@@ -97,7 +98,8 @@ class FinishedRun:
         """Seconds per val batch (mean of ``repeats`` passes, after one warm-up batch) of
         a training iteration of the run's distiller (forward + backward of its loss)
         and of computing each signal."""
-        selector = self.selector(('global', 'levels', 'gap', 'discrepancy', 'reliability'))
+        selector = self.selector(('global', 'levels', 'gap', 'discrepancy', 'agreement',
+                                  'reliability'))
         signals, model = selector.env.signals, self.model
         batch = model.data_preprocessor(next(iter(self.val_loader)), False)
         inputs, samples = batch['inputs'], batch['data_samples']
@@ -114,6 +116,7 @@ class FinishedRun:
 
         parts = dict(iteration=iteration,
                      discrepancy=lambda: signals.discrepancy(student, teacher),
+                     agreement=lambda: attention_agreement(teacher, signals.agreement_size),
                      reliability=lambda: signals.teacher_task_loss(
                          TaskInputs(inputs, samples)))
         return {name: timed(fn, repeats) for name, fn in parts.items()}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from .plan import LAMBDAS, TaskSetup, sweep_key
@@ -171,3 +172,12 @@ def failures_markdown(records: Sequence[dict]) -> str:
         return ''
     return 'Failed runs:\n' + ''.join(f"- {r['key']} seed {r['seed']}: {r.get('error')}\n"
                                       for r in failed)
+
+
+def out_flag(out: str, default: Path, root: Path) -> str:
+    """`` --out STEM`` (relative to ``root``, the repository) for a result script's
+    command line, or ``''`` when ``out`` is the script's ``default``."""
+    path = Path(out).resolve()
+    if path == default.resolve():
+        return ''
+    return f' --out {path.relative_to(root) if path.is_relative_to(root) else path}'

@@ -12,6 +12,15 @@ teacher is right on that sample. The signals, each a named state field selectabl
   standardised per level by running statistics. A level whose teacher target is wrong
   for this sample stands out (a large positive value) against what that level usually
   costs. Needs the teacher pyramid before the decision (``state_gap='teacher'``).
+- ``'agreement'`` ``[B, L]``: how much the teacher's level ``l`` agrees with its other
+  levels on *where* the sample's content is: the Pearson correlation of the level's
+  spatial attention map (the channel mean of squared activations, Zagoruyko & Komodakis
+  2017, "Paying more attention to attention") with the mean map of the other levels, all
+  resized to ``agreement_size``² (:func:`attention_agreement`); standardised per level
+  by running statistics (no log: it lies in [−1, 1]). A level whose target says
+  something else than the rest of the pyramid about this image stands out (either way:
+  the odd level out is the wrong one when one level is wrong, the right one when all
+  but one are). It costs no forward pass. Needs the teacher pyramid before the decision.
 - ``'reliability'`` ``[B, 1]``: the teacher's own task loss on the sample (its
   ground truth; ``teacher.loss`` on the one image, eval mode, fixed seed),
   log-compressed and standardised by running statistics: high = the teacher is wrong
@@ -29,6 +38,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Dict, List, Optional, Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
@@ -102,13 +112,16 @@ class StateSignals(nn.Module):
         pair: the matched pyramids.
         fields: the state's fields (:func:`rlpkd.rl.state.check_fields`); those of
             :data:`~rlpkd.rl.state.SIGNAL_FIELDS` are computed here.
+        agreement_size: side of the grid of the ``'agreement'`` signal's maps.
     """
 
-    def __init__(self, pair: 'PyramidPair', fields: Sequence[str]) -> None:
+    def __init__(self, pair: 'PyramidPair', fields: Sequence[str],
+                 agreement_size: int = 16) -> None:
         super().__init__()
+        self.agreement_size = agreement_size
         self.signals = tuple(f for f in check_fields(fields) if f in SIGNAL_FIELDS)
         self.pair = pair
-        sizes = dict(discrepancy=pair.num_levels, reliability=1)
+        sizes = dict(discrepancy=pair.num_levels, agreement=pair.num_levels, reliability=1)
         self.standardisers = nn.ModuleDict({
             name: RunningStandardiser(sizes[name]) for name in self.signals})
 
@@ -121,18 +134,25 @@ class StateSignals(nn.Module):
             ValueError: a signal's input is missing (no teacher pyramid / no task).
         """
         raw = {}
+        for name in ('discrepancy', 'agreement'):
+            if name in self.signals and teacher_feats is None:
+                raise ValueError(f"state signal {name!r} needs the teacher pyramid before "
+                                 "the decision: model.selector.state_gap='teacher'")
         if 'discrepancy' in self.signals:
-            if teacher_feats is None:
-                raise ValueError("state signal 'discrepancy' needs the teacher pyramid "
-                                 "before the decision: model.selector.state_gap='teacher'")
-            raw['discrepancy'] = self.discrepancy(student_feats, teacher_feats)
+            raw['discrepancy'] = self.log(self.discrepancy(student_feats, teacher_feats))
+        if 'agreement' in self.signals:
+            raw['agreement'] = attention_agreement(teacher_feats, self.agreement_size)
         if 'reliability' in self.signals:
             if task is None:
                 raise ValueError("state signal 'reliability' needs the batch's images and "
                                  'data samples')
-            raw['reliability'] = self.teacher_task_loss(task)[:, None]
-        return {name: self.standardisers[name](torch.log(raw[name].float().clamp(min=1e-12)))
-                for name in self.signals}
+            raw['reliability'] = self.log(self.teacher_task_loss(task)[:, None])
+        return {name: self.standardisers[name](raw[name]) for name in self.signals}
+
+    @staticmethod
+    def log(values: Tensor) -> Tensor:
+        """Log-compressed losses (float32, clamped at 1e-12)."""
+        return torch.log(values.float().clamp(min=1e-12))
 
     def discrepancy(self, student_feats: List[Tensor], teacher_feats: List[Tensor]
                     ) -> Tensor:
@@ -151,3 +171,33 @@ class StateSignals(nn.Module):
             fixed_seed_task_loss(pair.teacher, TaskInputs(images[i:i + 1].float(),
                                                           [task.data_samples[i]]))
             for i in range(images.shape[0])])
+
+
+def attention_agreement(feats: Sequence[Tensor], size: int = 16) -> Tensor:
+    """``[B, L]``: per sample and level, the Pearson correlation (over the ``size × size``
+    grid) of the level's spatial attention map with the mean attention map of the other
+    levels (the ``'agreement'`` signal; module docstring).
+
+    Args:
+        feats: L ≥ 2 tensors ``[B, C_l, H_l, W_l]`` (a pyramid; any sizes and channels).
+        size: side of the common grid the maps are resized to (bilinear).
+
+    Raises:
+        ValueError: fewer than two levels.
+    """
+    if len(feats) < 2:
+        raise ValueError(f'attention agreement compares levels: needs at least 2, got '
+                         f'{len(feats)}')
+    maps = torch.stack([F.interpolate(f.float().pow(2).mean(dim=1, keepdim=True),
+                                      size=(size, size), mode='bilinear',
+                                      align_corners=False).flatten(1)
+                        for f in feats], dim=1)                          # [B, L, N]
+    maps = centred_unit(maps)
+    others = centred_unit((maps.sum(dim=1, keepdim=True) - maps) / (len(feats) - 1))
+    return (maps * others).sum(dim=-1)
+
+
+def centred_unit(x: Tensor) -> Tensor:
+    """``x`` minus its mean over the last dimension, scaled to unit norm there."""
+    x = x - x.mean(dim=-1, keepdim=True)
+    return x / x.norm(dim=-1, keepdim=True).clamp(min=1e-12)

@@ -25,7 +25,8 @@ moves between pyramids of the *same* number of levels; other L give other sizes.
 The fields before ``selected`` are selectable (``model.selector.state_fields``, in
 the canonical order of :data:`FIELDS`): the prototype's ``global``, ``levels``, ``gap``
 (the default, :data:`PROTOTYPE_FIELDS`) and the per-level signals of the pair,
-``discrepancy`` (L entries) and ``reliability`` (1) (:mod:`rlpkd.rl.signals`);
+``discrepancy`` (L entries), ``agreement`` (L) and ``reliability`` (1)
+(:mod:`rlpkd.rl.signals`);
 ``selected`` and ``budget`` are always there.
 
 Consumers read fields by name (:class:`StateLayout`), never by position.
@@ -42,14 +43,14 @@ from torch import Tensor, nn
 GLOBAL_DIM = 512
 LEVEL_DIM = 256
 #: the selectable fields, in state order (module docstring)
-FIELDS = ('global', 'levels', 'gap', 'discrepancy', 'reliability')
+FIELDS = ('global', 'levels', 'gap', 'discrepancy', 'agreement', 'reliability')
 #: the prototype's state: the default
 PROTOTYPE_FIELDS = ('global', 'levels', 'gap')
 #: the fields computed by :class:`rlpkd.rl.signals.StateSignals`
-SIGNAL_FIELDS = ('discrepancy', 'reliability')
+SIGNAL_FIELDS = ('discrepancy', 'agreement', 'reliability')
 #: the signal fields with one entry per level (the sequential policy also feeds entry
 #: ``l`` to its decision ``l``: :class:`rlpkd.rl.policy.PolicyNetwork`)
-LEVEL_SIGNALS = ('discrepancy', )
+LEVEL_SIGNALS = ('discrepancy', 'agreement')
 
 
 def check_fields(fields: Sequence[str], key: str = 'model.selector.state_fields') -> tuple:
@@ -78,7 +79,8 @@ class StateLayout:
                 fields: Sequence[str] = PROTOTYPE_FIELDS) -> 'StateLayout':
         """The distillation state (module docstring) with the selectable ``fields``:
         1542 entries for 4 levels and the prototype's fields."""
-        sizes = dict(zip(FIELDS, (global_dim, num_levels * level_dim, 1, num_levels, 1)))
+        sizes = dict(zip(FIELDS, (global_dim, num_levels * level_dim, 1, num_levels,
+                                  num_levels, 1)))
         return cls(tuple((name, sizes[name]) for name in check_fields(fields)) +
                    (('selected', num_levels), ('budget', 1)))
 

@@ -13,12 +13,15 @@ def test_state_probe_fits_and_scores_every_field_set(known_answer_run, tmp_path)
     (result, ) = json.loads(out.with_suffix('.json').read_text())['results']
     dims = {row['fields']: row['state_dim'] for row in result['rows']}
     assert dims == {'prototype (global, levels, gap)': 1542, 'discrepancy': 9,
+                    'agreement': 9, 'discrepancy + agreement': 13,
                     'discrepancy + reliability': 10,
                     'prototype + discrepancy + reliability': 1547}
+    # the fixture's group layout keeps 3 or 4 levels per image: no one-level probe
+    assert all(row['one_level'] is None for row in result['rows'])
     matches = [m for row in result['rows'] for m in (*row['logistic'], *row['policy'])]
     assert all(m in (0.0, 0.25, 0.5, 0.75, 1.0) for m in matches)  # of 4 val images
     costs = result['costs']
-    assert set(costs) == {'iteration', 'discrepancy', 'reliability'}
+    assert set(costs) == {'iteration', 'discrepancy', 'agreement', 'reliability'}
     assert finite(*costs.values()) and all(c > 0 for c in costs.values())
     assert '| discrepancy | 9 |' in out.with_suffix('.md').read_text()
 

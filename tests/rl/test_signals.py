@@ -5,7 +5,7 @@ from mmengine.config import Config
 
 from rlpkd.models.utils import config_file
 from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
-from rlpkd.rl.signals import RunningStandardiser
+from rlpkd.rl.signals import RunningStandardiser, attention_agreement
 from rlpkd.rl.state import StateLayout, check_fields
 from rlpkd.testing import build_from_config, det_batch
 
@@ -40,10 +40,36 @@ def test_fields_take_the_canonical_order_and_the_default_is_the_prototypes():
     assert layout.dim == 10
 
 
-def test_discrepancy_needs_the_teacher_before_the_decision():
+@pytest.mark.parametrize('field', ['discrepancy', 'agreement'])
+def test_teacher_signals_need_the_teacher_before_the_decision(field):
     from rlpkd.models.selectors import RLSelector
-    with pytest.raises(ValueError, match="state_gap='teacher'"):
-        RLSelector(state_gap='none', state_fields=('discrepancy', ))
+    with pytest.raises(ValueError, match=f"'{field}' reads the teacher.*state_gap='teacher'"):
+        RLSelector(state_gap='none', state_fields=(field, ))
+
+
+def blob_pyramid(mirrored) -> list:
+    """A 4-level pyramid ``[2, 8, s, s]`` (s = 32, 16, 8, 4) whose activations are a blob
+    in the upper left of the image; levels in ``mirrored`` have it mirrored left-right."""
+    pyramid = []
+    for level, side in enumerate((32, 16, 8, 4)):
+        ys, xs = torch.meshgrid(torch.linspace(0, 1, side), torch.linspace(0, 1, side),
+                                indexing='ij')
+        blob = torch.exp(-((xs - 0.2) ** 2 + (ys - 0.3) ** 2) / 0.02)
+        blob = blob.flip(-1) if level in mirrored else blob
+        pyramid.append(blob.expand(2, 8, side, side) + 0.01 * level)
+    return pyramid
+
+
+def test_the_odd_level_out_gets_the_lowest_agreement():
+    one_wrong = attention_agreement(blob_pyramid(mirrored={2}))          # [2, 4]
+    assert one_wrong.shape == (2, 4) and (one_wrong.argmin(dim=1) == 2).all()
+    assert one_wrong[0, 2] < 0 < one_wrong[0, [0, 1, 3]].min()
+    all_but_one = attention_agreement(blob_pyramid(mirrored={0, 1, 3}))
+    assert (all_but_one.argmin(dim=1) == 2).all()                         # the right one
+    agree = attention_agreement(blob_pyramid(mirrored=set()))
+    assert (agree[:, 2] > one_wrong[:, 2] + 1.0).all() and agree.min() > 0.4  # 4x4: coarse
+    with pytest.raises(ValueError, match='at least 2'):
+        attention_agreement(blob_pyramid(mirrored=set())[:1])
 
 
 @pytest.fixture(scope='module')

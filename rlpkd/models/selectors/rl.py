@@ -73,8 +73,10 @@ class RLSelector(LearnedSelector):
         state_fields: the state's fields (:mod:`rlpkd.rl.state`): the prototype's
             ``'global'``, ``'levels'``, ``'gap'`` (the default: 1542 entries for 4
             levels) and the signals ``'discrepancy'`` (the sample's standardised level
-            losses; needs ``state_gap='teacher'``) and ``'reliability'`` (the teacher's
-            standardised task loss on the sample) (:mod:`rlpkd.rl.signals`).
+            losses; needs ``state_gap='teacher'``), ``'agreement'`` (each teacher level's
+            standardised agreement with its other levels on where the content is; needs
+            ``state_gap='teacher'``) and ``'reliability'`` (the teacher's standardised
+            task loss on the sample) (:mod:`rlpkd.rl.signals`).
         level_credit: also score every recorded sample with each level flipped (L more
             lookahead steps per sample) and return
             :class:`~rlpkd.learners.LevelCreditExperience`, for
@@ -93,10 +95,11 @@ class RLSelector(LearnedSelector):
         if state_gap not in ('teacher', 'none'):
             raise ValueError(f"`model.selector.state_gap` must be 'teacher' or 'none', got "
                              f'{state_gap!r}')
-        if state_gap == 'none' and 'discrepancy' in state_fields:
-            raise ValueError("`model.selector.state_fields` 'discrepancy' compares with the "
-                             "teacher before the decision: it needs "
-                             "`model.selector.state_gap='teacher'`")
+        for name in ('discrepancy', 'agreement'):
+            if state_gap == 'none' and name in state_fields:
+                raise ValueError(f"`model.selector.state_fields` {name!r} reads the teacher "
+                                 "pyramid before the decision: it needs "
+                                 "`model.selector.state_gap='teacher'`")
         self.state_gap = state_gap
         self.policy_cfg = dict(hidden_dim=256, use_lstm=True, hard_budget=False)
         self.policy_cfg.update(policy or {})
