@@ -66,7 +66,9 @@ SECTIONS: tuple[Section, ...] = (
       ('known_answer_level_credit_flip_all_but_one',
        'Per-level credit end to end, every level but one wrong, flip'),
       ('state_probe_flip_all_but_one',
-       'Does the state carry the answer? Every level but one wrong, flip'))),
+       'Does the state carry the answer? Every level but one wrong, flip'),
+      ('learner_probe_flip_all_but_one',
+       'Can the learner learn it within one run? Every level but one wrong, flip'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',
