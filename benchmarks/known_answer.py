@@ -56,6 +56,9 @@ def rl_signal(signal: str) -> list:
             'train_cfg.phases.1.collect_samples=4', 'train_cfg.phases.2.collect_samples=4']
 
 
+AGREEMENT_STATE = 'model.selector.state_fields=[discrepancy,agreement]'
+
+
 def fixed(subset) -> tuple:
     """The uniform-KD config keeping the levels of ``subset`` for every image."""
     return (DET.uniform, ['model.selector.type=rlpkd.FixedSelector',
@@ -88,6 +91,10 @@ METHODS = {
     'RL-PyramidKD, level credit, batch-alignment reward': (
         DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
                            'model.selector.reward_signal=batch_alignment']),
+    # the state that carries the answer with every level but one wrong (gate 2)
+    'RL-PyramidKD, level credit, task reward, discrepancy + agreement': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
+                           'model.selector.reward_signal=task', AGREEMENT_STATE]),
 }
 
 
