@@ -241,7 +241,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--tasks', nargs='+', choices=sorted(TASKS), default=['det'],
                         help='which tasks to run, in det / ins / seg / cls order (default: '
-                        'det; seg and cls add about 9 min on 2 cores, 6 with cached '
+                        'det; seg and cls add about 11 min on 2 cores, 6 with cached '
                         'teachers)')
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data', default=TASKS['det'].setup.data_root, help='toy COCO data root')
