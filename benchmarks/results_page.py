@@ -68,7 +68,9 @@ SECTIONS: tuple[Section, ...] = (
       ('state_probe_flip_all_but_one',
        'Does the state carry the answer? Every level but one wrong, flip'),
       ('learner_probe_flip_all_but_one',
-       'Can the learner learn it within one run? Every level but one wrong, flip'))),
+       'Can the learner learn it within one run? Every level but one wrong, flip'),
+      ('known_answer_level_credit_agreement',
+       'Per-level credit end to end on the state that carries the answer, flip'))),
     ('Reward signals',
      'Which candidate selection each reward scores highest, image by image, on the '
      'known-answer data (chance: 25 %).',
