@@ -69,12 +69,16 @@ def cached_teacher(task: TaskSetup, data: Path, cache: Path, work: Path,
 
 def teacher_metrics(task: TaskSetup, teacher: Path, data: Path, work: Path) -> dict:
     """The teacher's test metrics on ``data`` (``tools/test.py`` with the task's data
-    options, run once: kept in ``work/teacher_test_<checkpoint stem>/metrics.json``).
+    options, run once: kept in ``work/teacher_test_<stem>-<key>/metrics.json``, the key
+    hashing the checkpoint's path, size and modification time and the data root).
 
     Raises:
         rlpkd.benchmarking.ToolError: the test failed (the log is named).
     """
-    out = (work / f'teacher_test_{teacher.stem}').resolve()
+    stat = teacher.resolve().stat()
+    key = hashlib.sha1(f'{teacher.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|'
+                       f'{data.resolve()}'.encode()).hexdigest()[:8]
+    out = (work / f'teacher_test_{teacher.stem}-{key}').resolve()
     if not (out / 'metrics.json').exists():
         run_tool('test.py', [task.path(task.teacher), teacher, '--work-dir', out,
                              '--cfg-options', *task.data_options(data)], out / 'test.log')
