@@ -113,12 +113,18 @@ class StateSignals(nn.Module):
         fields: the state's fields (:func:`rlpkd.rl.state.check_fields`); those of
             :data:`~rlpkd.rl.state.SIGNAL_FIELDS` are computed here.
         agreement_size: side of the grid of the ``'agreement'`` signal's maps.
+
+    Raises:
+        ValueError: ``'agreement'`` on a one-level pyramid (names the config key).
     """
 
     def __init__(self, pair: 'PyramidPair', fields: Sequence[str],
                  agreement_size: int = 16) -> None:
         super().__init__()
         self.agreement_size = agreement_size
+        if 'agreement' in fields and pair.num_levels < 2:
+            raise ValueError("`model.selector.state_fields` 'agreement' compares a level with "
+                             f'the others: the pyramid has {pair.num_levels} level')
         self.signals = tuple(f for f in check_fields(fields) if f in SIGNAL_FIELDS)
         self.pair = pair
         sizes = dict(discrepancy=pair.num_levels, agreement=pair.num_levels, reliability=1)
