@@ -95,6 +95,10 @@ METHODS = {
     'RL-PyramidKD, level credit, task reward, discrepancy + agreement': (
         DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
                            'model.selector.reward_signal=task', AGREEMENT_STATE]),
+    # the same with the teacher's head judging the stitched pyramid (rlpkd/rl/stitching.py)
+    'RL-PyramidKD, level credit, stitching reward, discrepancy + agreement': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
+                           'model.selector.reward_signal=stitching', AGREEMENT_STATE]),
 }
 
 

@@ -117,7 +117,7 @@ class FinishedRun:
         parts = dict(iteration=iteration,
                      discrepancy=lambda: signals.discrepancy(student, teacher),
                      agreement=lambda: attention_agreement(teacher, signals.agreement_size),
-                     reliability=lambda: signals.teacher_task_loss(
+                     reliability=lambda: model.pair.teacher_task_loss(
                          TaskInputs(inputs, samples)))
         return {name: timed(fn, repeats) for name, fn in parts.items()}
 

@@ -108,11 +108,15 @@ class PyramidFunctional:
                      teacher_feats: List[Tensor]) -> Tensor:
         """``[B, L]`` level losses of the module run with ``params`` on its caught
         positional inputs ``args`` (batched), against the teacher levels."""
-        outs = functional_call(self.module, params, args, strict=False)
         return torch.stack([
-            self.pair.level_pair_loss(name, outs if i is None else outs[i], t)
-            for name, i, t in zip(self.pair.level_names, self.indices, teacher_feats)],
-            dim=1)
+            self.pair.level_pair_loss(name, s, t) for name, s, t in
+            zip(self.pair.level_names, self.levels(params, args), teacher_feats)], dim=1)
+
+    def levels(self, params: Params, args: tuple) -> List[Tensor]:
+        """The L student levels ``[B, C_l, H_l, W_l]`` of the module run with ``params``
+        on its caught positional inputs ``args``."""
+        outs = functional_call(self.module, params, args, strict=False)
+        return [outs if i is None else outs[i] for i in self.indices]
 
     def task_loss(self, params: Params, task: 'TaskInputs', seed: int = 0) -> Tensor:
         """The student's task loss on ``task`` (:func:`fixed_seed_task_loss`) with the

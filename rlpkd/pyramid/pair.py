@@ -20,6 +20,7 @@ from torch.nn import functional as F
 from rlpkd.registry import MODELS
 from rlpkd.utils import eval_mode
 
+from .functional import TaskInputs, fixed_seed_task_loss
 from .taps import PyramidTap, catch
 from .teacher_input import Normalisation, TeacherInput
 
@@ -219,9 +220,32 @@ class PyramidPair:
             self.teacher.extract_feat(self.teacher_input(inputs))
         return teacher
 
+    def teacher_task_loss(self, task: 'TaskInputs',
+                          levels: Optional[Dict[int, Tensor]] = None) -> Tensor:
+        """``[B]``: the teacher's task loss on each image of ``task`` alone (its own
+        normalisation; :func:`~rlpkd.pyramid.functional.fixed_seed_task_loss`), with its
+        pyramid levels ``levels`` ``{index: [B, C'_l, H_l, W_l]}`` put in place of its own
+        (:meth:`PyramidTap.substitute`) where given."""
+        images = self.teacher_input(task.images)
+        losses = []
+        for i in range(images.shape[0]):
+            sample = {level: feat[i:i + 1] for level, feat in (levels or {}).items()}
+            with self.teacher_tap.substitute(sample):
+                losses.append(fixed_seed_task_loss(
+                    self.teacher, TaskInputs(images[i:i + 1].float(), [task.data_samples[i]])))
+        return torch.stack(losses)
+
     # ------------------------------------------------------------------ losses
     def level_pair_loss(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
         """Connector, resize to the teacher's size, loss: ``[k, C, H, W]`` x 2 -> ``[k]``."""
+        s_feat = self.to_teacher_space(name, s_feat, t_feat)
+        self.level_loss.check_positions(tuple(t_feat.shape[-2:]),
+                                        f'`model.pyramid` level {name}')
+        return self.level_loss(s_feat, t_feat)
+
+    def to_teacher_space(self, name: str, s_feat: Tensor, t_feat: Tensor) -> Tensor:
+        """The student level ``[k, C_s, H_s, W_s]`` through its connector, resized to the
+        teacher level ``t_feat`` ``[k, C_t, H_t, W_t]`` (only with ``allow_resize``)."""
         if name in self.connectors:
             s_feat = self.connectors[name](s_feat)
         if s_feat.shape[-2:] != t_feat.shape[-2:]:
@@ -231,9 +255,7 @@ class PyramidPair:
                                  ' set `model.pyramid.allow_resize=True` to resize it')
             s_feat = F.interpolate(s_feat, size=t_feat.shape[-2:], mode='bilinear',
                                    align_corners=False)
-        self.level_loss.check_positions(tuple(t_feat.shape[-2:]),
-                                        f'`model.pyramid` level {name}')
-        return self.level_loss(s_feat, t_feat)
+        return s_feat
 
     def pair_loss_columns(self, student_feats: Sequence[Tensor],
                           teacher_feats: Sequence[Tensor], mask: Tensor) -> List[Tensor]:

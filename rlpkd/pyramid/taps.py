@@ -62,6 +62,17 @@ def _inputs_keeper(observed: dict, label: str):
     return hook
 
 
+def _replacer(by_index: Dict[Optional[int], Tensor]):
+    def hook(module, args, output):
+        if None in by_index:
+            return by_index[None]
+        output = list(output)
+        for index, feat in by_index.items():
+            output[index] = feat
+        return tuple(output)
+    return hook
+
+
 class PyramidTap:
     """Records the pyramid levels of ``model`` while :meth:`record` is active.
 
@@ -107,6 +118,24 @@ class PyramidTap:
         with catch({name: (mod, 'output') for name, mod in self._modules.items()}) as outputs:
             yield levels
         levels.extend(self._select(outputs))
+
+    @contextmanager
+    def substitute(self, levels: Mapping[int, Tensor]) -> Iterator[None]:
+        """While active, the model's forward passes see ``levels`` ``{level index:
+        [B, C_l, H_l, W_l]}`` in place of those pyramid levels (forward hooks that return
+        a modified output; with one module per level the replacement propagates to
+        everything after it, with ``module`` + ``indices`` to what reads the output)."""
+        by_module: Dict[str, Dict[Optional[int], Tensor]] = {}
+        for level, feat in levels.items():
+            name, index = self.sources[level]
+            by_module.setdefault(name, {})[index] = feat
+        handles = [self._modules[name].register_forward_hook(_replacer(by_index))
+                   for name, by_index in by_module.items()]
+        try:
+            yield
+        finally:
+            for handle in handles:
+                handle.remove()
 
     @property
     def module_name(self) -> Optional[str]:

@@ -107,7 +107,8 @@ class ParallelDistillationEnv(nn.Module):
         budget: cost budget as a fraction of the all-level cost (1 = unconstrained).
         global_module: student module whose last output is the state's global feature
             (``model.selector.global_module``).
-        reward_signal: ``'gap'``, ``'task'``, ``'alignment'`` or ``'batch_alignment'``
+        reward_signal: ``'gap'``, ``'task'``, ``'alignment'``, ``'batch_alignment'`` or
+            ``'stitching'``
             (:class:`LookaheadReward` ``signal``).
         state_fields: the state's selectable fields (:mod:`rlpkd.rl.state`; default
             the prototype's ``('global', 'levels', 'gap')``; the signals

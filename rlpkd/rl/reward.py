@@ -43,6 +43,12 @@ checkpoint). One image's task gradient is dominated by its own sampling noise; t
 batch's averages it, and asks whether the sample's level helps the student in general.
 One student forward + backward per scored batch.
 
+``signal='stitching'`` takes no step: the teacher's task head judges the student's
+pyramid stitched into the teacher with the selected levels replaced by their targets,
+``(T_t(Ŝ) − T_t(Ŝ ⊕_a T)) / T_t(Ŝ)`` (:mod:`rlpkd.rl.stitching`, where the formula,
+its sources and its cost are); its improvement is that relative drop (≤ 1, clipped at
+−2), not a ratio to the full selection's.
+
 A *baseline* action (e.g. the greedy policy's choice on the same image: the
 self-critical baseline of Rennie et al., CVPR 2017, used by BlockDrop) is scored with
 the same virtual-step size, at one more vector-Jacobian product and evaluation.
@@ -68,12 +74,15 @@ from torch.func import vjp, vmap
 from rlpkd.pyramid.cost_model import LevelCostModel
 from rlpkd.pyramid.functional import PyramidFunctional, TaskInputs, autograd_grads, virtual_step
 
+from .stitching import stitched_drops
+
 if TYPE_CHECKING:
     from rlpkd.pyramid.pair import PyramidPair
 
-SIGNALS = ('gap', 'task', 'alignment', 'batch_alignment')
-#: the signals that re-run the student's task loss on the ground truth
-TASK_SIGNALS = ('task', 'alignment', 'batch_alignment')
+SIGNALS = ('gap', 'task', 'alignment', 'batch_alignment', 'stitching')
+#: the signals that re-run a task loss (the student's; the teacher's for 'stitching') on
+#: the ground truth, one sample at a time
+TASK_SIGNALS = ('task', 'alignment', 'batch_alignment', 'stitching')
 
 
 class LookaheadReward:
@@ -94,8 +103,9 @@ class LookaheadReward:
         lookahead_chunk: samples whose virtual steps are computed together (``vmap``);
             1 = one at a time, without vmap. Results do not depend on it.
         signal: ``'gap'`` (the distillation gap, the prototype's reward), ``'task'``
-            (the sample's task loss) or ``'alignment'`` (its first-order version;
-            module docstring).
+            (the sample's task loss), ``'alignment'`` / ``'batch_alignment'`` (its
+            first-order versions) or ``'stitching'`` (the teacher's head on the stitched
+            pyramid; module docstring).
 
     Raises:
         ValueError: naming ``model.selector.lookahead_chunk`` / ``lookahead_max_drop``
@@ -111,7 +121,7 @@ class LookaheadReward:
             raise ValueError(f'reward_signal (model.selector.reward_signal) must be one of '
                              f'{SIGNALS}, got {signal!r}')
         if signal in TASK_SIGNALS and lookahead_chunk != 1:
-            raise ValueError(f'model.selector.reward_signal={signal!r} re-runs the student '
+            raise ValueError(f'model.selector.reward_signal={signal!r} re-runs a network '
                              'per sample and needs model.selector.lookahead_chunk=1')
         if lookahead_chunk < 1:
             raise ValueError('lookahead_chunk (model.selector.lookahead_chunk) must be >= 1, '
@@ -178,6 +188,8 @@ class LookaheadReward:
             # ratio is bounded so that one ill-conditioned sample cannot swamp a PPO batch
             improvement = torch.where(full > 0, selected / full.clamp(min=1e-12),
                                       torch.zeros_like(full)).clamp(-1.0, 2.0)
+        elif self.signal == 'stitching':  # already relative to the stitched loss
+            improvement = selected.clamp(-2.0, 1.0)
         else:  # the full step may raise the task loss: normalise by its size only
             scale = full.abs()
             improvement = torch.where(scale > 1e-12, selected / scale.clamp(min=1e-12),
@@ -217,6 +229,9 @@ class LookaheadReward:
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
         with self.functional.context(), self._named_failures():
+            if self.signal == 'stitching':
+                student = [f.detach() for f in self.functional.levels(params, args)]
+                return stitched_drops(self.pair, student, list(teacher_feats), masks, task)
             if self.lookahead_chunk == 1:
                 batch_grad = None if self.signal != 'batch_alignment' else autograd_grads(
                     lambda p: self.functional.task_loss(p, task), params)[1]

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from rlpkd.pyramid.functional import TaskInputs, fixed_seed_task_loss
+from rlpkd.pyramid.functional import TaskInputs
 from rlpkd.utils import eval_mode, sum_over_ranks
 
 from .state import SIGNAL_FIELDS, check_fields
@@ -152,7 +152,7 @@ class StateSignals(nn.Module):
             if task is None:
                 raise ValueError("state signal 'reliability' needs the batch's images and "
                                  'data samples')
-            raw['reliability'] = self.log(self.teacher_task_loss(task)[:, None])
+            raw['reliability'] = self.log(self.pair.teacher_task_loss(task)[:, None])
         return {name: self.standardisers[name](raw[name]) for name in self.signals}
 
     @staticmethod
@@ -168,15 +168,6 @@ class StateSignals(nn.Module):
             ones = student_feats[0].new_ones(student_feats[0].shape[0], pair.num_levels)
             return pair.pair_losses([f.float() for f in student_feats],
                                     [t.float() for t in teacher_feats], ones)
-
-    def teacher_task_loss(self, task: TaskInputs) -> Tensor:
-        """``[B]`` the teacher's task loss on each image alone (its own normalisation)."""
-        pair = self.pair
-        images = pair.teacher_input(task.images)
-        return torch.stack([
-            fixed_seed_task_loss(pair.teacher, TaskInputs(images[i:i + 1].float(),
-                                                          [task.data_samples[i]]))
-            for i in range(images.shape[0])])
 
 
 def attention_agreement(feats: Sequence[Tensor], size: int = 16) -> Tensor:

@@ -9,15 +9,17 @@ import torch
 from benchmark_smoke import ROOT, finite, run, table_rows
 
 CANDIDATES = ['all levels', 'drop P2', 'drop P5', 'drop P2 and P5']
-ANSWERS = {'large': 'drop P5', 'mixed': 'all levels', 'small': 'drop P2'}
-GROUPS = {'large': 1, 'mixed': 1, 'small': 2}  # of the 4 val images
+ANSWERS = {'large': 'drop P5', 'mixed': 'all levels', 'small': 'drop P2',
+           'all': 'all levels / drop P2 / drop P5'}
+GROUPS = {'large': 1, 'mixed': 1, 'small': 2, 'all': 4}  # of the 4 val images
 
 
 def test_reward_signal_scores_the_candidates(known_answer_run, tmp_path):
     out = tmp_path / 'reward_signal'
-    run('reward_signal', '--run', known_answer_run, '--out', out)
+    run('reward_signal', '--run', known_answer_run, '--signals', 'gap', 'task', 'stitching',
+        '--out', out)
     results = json.loads(out.with_suffix('.json').read_text())['results']
-    assert list(results) == ['gap', 'task']
+    assert list(results) == ['gap', 'task', 'stitching']
     for signal, groups in results.items():
         assert {g: s['images'] for g, s in groups.items()} == GROUPS
         for group, s in groups.items():
@@ -26,6 +28,7 @@ def test_reward_signal_scores_the_candidates(known_answer_run, tmp_path):
             assert s['answer_is_best'] * s['images'] in range(s['images'] + 1)
     # the gap reward of a selection is its share of the all-levels gap drop (λ = 0)
     assert all(s['mean']['all levels'] == 1.0 for s in results['gap'].values())
+    assert all(v <= 1.0 for s in results['stitching'].values() for v in s['mean'].values())
     rows = table_rows(out.with_suffix('.md').read_text())
     assert [row[:3] for row in rows[1:]] == [
         [signal, f'{g} ({n})', ANSWERS[g]] for signal in results for g, n in GROUPS.items()]

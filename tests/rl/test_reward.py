@@ -244,6 +244,8 @@ def test_task_signal_settings_are_checked():
         ParallelDistillationEnv(distiller, reward_signal='accuracy')
     with pytest.raises(ValueError, match=r'lookahead_chunk=1'):
         ParallelDistillationEnv(distiller, reward_signal='task', lookahead_chunk=4)
+    with pytest.raises(ValueError, match=r'lookahead_chunk=1'):
+        ParallelDistillationEnv(distiller, reward_signal='stitching', lookahead_chunk=2)
 
 
 def test_task_signals_prefer_dropping_a_noise_level_the_gap_signal_does_not():

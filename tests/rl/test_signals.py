@@ -128,7 +128,7 @@ def test_a_corrupted_level_gets_the_largest_standardised_discrepancy(distiller):
 def test_reliability_is_the_teacher_loss_on_each_image_alone(distiller):
     batch = det_batch(distiller, num_images=2, seed=3)
     task = TaskInputs(batch['inputs'], batch['data_samples'])
-    losses = distiller.selector.env.signals.teacher_task_loss(task)
+    losses = distiller.pair.teacher_task_loss(task)
     alone = fixed_seed_task_loss(distiller.pair.teacher,
                                  TaskInputs(batch['inputs'][1:], batch['data_samples'][1:]))
     assert losses.shape == (2, ) and torch.isfinite(losses).all()

@@ -14,8 +14,8 @@ rl_selector = dict(
     lookahead_lr=0.01,     # virtual SGD step of the reward, capped by lookahead_max_drop:
     lookahead_max_drop=0.1,  # predicted drop <= 0.1 x the sample's gap (no overshoot)
     lookahead_chunk=1,     # samples per vectorised reward lookahead (1: least memory)
-    reward_signal='gap',   # 'task' / 'alignment' / 'batch_alignment': task-loss signals
-                           # (docs/method.md; they need lookahead_chunk=1)
+    reward_signal='gap',   # task-loss signals: 'task' / 'alignment' / 'batch_alignment' /
+                           # 'stitching' (docs/method.md; they need lookahead_chunk=1)
     self_critical=False,   # True: the greedy choice's reward is the advantage baseline
     state_gap='teacher')   # 'none': decide before the teacher runs; skip it where empty
 

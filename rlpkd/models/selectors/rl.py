@@ -57,7 +57,10 @@ class RLSelector(LearnedSelector):
             ``'alignment'`` (its first-order version: the selected levels' distillation
             gradient dotted with the image's task gradient) or ``'batch_alignment'``
             (dotted with the scored batch's task gradient: the image's first-order
-            influence on the batch's task loss; :mod:`rlpkd.rl.reward`).
+            influence on the batch's task loss; :mod:`rlpkd.rl.reward`) or
+            ``'stitching'`` (the teacher's head judges the student's pyramid stitched
+            into the teacher with the kept levels replaced by their targets:
+            :mod:`rlpkd.rl.stitching`).
         self_critical: also score the greedy choice on each recorded image and use its
             reward as the advantage baseline (Rennie et al. 2017; BlockDrop) instead of
             the critic's value: a per-image counterfactual.
