@@ -8,7 +8,11 @@ update takes 16 episodes on random train images (the level-credit config: 4 reco
 samples per step × ``update_interval`` 4); the policy (LSTM, ``init_keep_prob`` 0.75)
 learns with the configured PPO or with :class:`rlpkd.learners.LevelCreditLearner`
 (which also scores each episode's four one-level flips: 5 scored selections per
-episode). Reports the fraction of val images whose greedy decisions all match, after
+episode). ``--reward SIGNAL`` replaces the known answer with a measured reward (λ = 0)
+of the run: every train image's reward of all 16 subsets, measured once on the fixed
+student (:meth:`~rlpkd.benchmarking.known_states.FinishedRun.subset_rewards`) and
+looked up per episode: what the learner makes of that reward without the noise of a
+changing student. Reports the fraction of val images whose greedy decisions all match, after
 a given number of episodes (a toy run of the level-credit config scores ≈ 264: 60
 policy-phase steps × 4 + the joint phase's 6 × 4), mean ± std over seeds. Writes
 ``benchmarks/results/learner_probe.{md,json}``; toy-scale CPU.
@@ -26,7 +30,7 @@ from pathlib import Path
 import torch
 from mmengine.config import Config
 
-from rlpkd.benchmarking.known_states import FinishedRun, KnownStates
+from rlpkd.benchmarking.known_states import FinishedRun, KnownStates, subset_index
 from rlpkd.benchmarking.tables import format_cell, out_flag, stats
 from rlpkd.learners import (
     LevelCreditExperience,
@@ -34,6 +38,7 @@ from rlpkd.learners import (
     PolicyExperience,
     PPOLearner,
 )
+from rlpkd.rl.reward import SIGNALS
 
 ROOT = Path(__file__).resolve().parents[1]
 FIELD_SETS = {'prototype': ('global', 'levels', 'gap'),
@@ -52,35 +57,56 @@ def configured(name: str) -> dict:
     return learner
 
 
-def known_reward(actions, answers, sigma, gen):
-    return (actions == answers).float().mean(dim=1) + sigma * torch.randn(
+def known_reward(answers, sigma, gen):
+    """The reward of the known answer: ``f(actions) -> [N]``, the fraction of matching
+    decisions + ``σ·N(0, 1)``."""
+    return lambda actions: (actions == answers).float().mean(dim=1) + sigma * torch.randn(
         len(actions), generator=gen)
 
 
-def experience(policy, states, answers, credit: bool, sigma: float, gen):
-    """One update's episodes: sampled decisions scored by the known reward."""
+def measured_reward(table):
+    """The measured reward of each selection: a lookup in the images' subset rewards
+    ``table`` ``[N, 2^L]`` (:meth:`FinishedRun.subset_rewards`)."""
+    return lambda actions: table.gather(1, subset_index(actions)[:, None])[:, 0]
+
+
+def experience(policy, states, reward, credit: bool):
+    """One update's episodes: sampled decisions scored by ``reward`` (actions -> [N])."""
     with torch.no_grad():
         actions, log_probs, values = policy.select_action(states)
-    rewards = known_reward(actions, answers, sigma, gen)
+    rewards = reward(actions)
     record = dict(states=states, actions=actions, log_probs=log_probs, values=values,
                   rewards=rewards, improvement=rewards, used_cost=actions.mean(dim=1),
                   baselines=values, baseline_cost=torch.zeros(len(states)))
     if not credit:
         return PolicyExperience(**record)
-    flips = torch.stack([known_reward((actions - torch.eye(4)[level]).abs(), answers, sigma,
-                                      gen) for level in range(4)], dim=1)
+    flips = torch.stack([reward((actions - torch.eye(4)[level]).abs()) for level in range(4)],
+                        dim=1)
     return LevelCreditExperience(**record, flip_rewards=flips)
 
 
 def match(policy, val: KnownStates) -> float:
+    """The fraction of val images whose greedy decisions all match the known answer."""
+    return float((greedy(policy, val) == val.answers).all(dim=1).float().mean())
+
+
+def kept(policy, val: KnownStates) -> list:
+    """``[right, wrong]``: how often the greedy policy keeps the levels the known answers
+    keep (right) and drop (wrong), over all val images and levels."""
+    decisions, answers = greedy(policy, val), val.answers.bool()
+    return [float(decisions[answers].mean()), float(decisions[~answers].mean())]
+
+
+def greedy(policy, val: KnownStates):
     with torch.no_grad():
-        greedy = policy.select_action(val.states, deterministic=True)[0]
-    return float((greedy == val.answers).all(dim=1).float().mean())
+        return policy.select_action(val.states, deterministic=True)[0]
 
 
 def learn(finished: FinishedRun, fields, data: dict, learner_name: str, sigma: float,
-          seed: int) -> list:
-    """Val match after each of :data:`CHECKPOINTS` episodes."""
+          seed: int, table=None) -> list:
+    """Val match after each of :data:`CHECKPOINTS` episodes, and the right / wrong
+    levels kept after the last (:func:`kept`); the reward: the known
+    answer's (with ``sigma``), or the measured one of the train images' ``table``."""
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     credit = learner_name == 'level credit'
@@ -90,16 +116,20 @@ def learn(finished: FinishedRun, fields, data: dict, learner_name: str, sigma: f
     policy, train, out = selector.learnable(), data['train'], []
     for update in range(1, CHECKPOINTS[-1] // PER_UPDATE + 1):
         index = torch.randint(len(train.states), (PER_UPDATE, ), generator=gen)
-        learner.add(experience(policy, train.states[index], train.answers[index], credit,
-                               sigma, gen))
+        reward = known_reward(train.answers[index], sigma, gen) if table is None else \
+            measured_reward(table[index])
+        learner.add(experience(policy, train.states[index], reward, credit))
         learner.update()
         if update * PER_UPDATE in CHECKPOINTS:
             out.append(match(policy, data['val']))
-    return out
+    return out, kept(policy, data['val'])
 
 
-def probe_run(run: Path, seeds, sigmas, field_sets) -> dict:
+def probe_run(run: Path, seeds, sigmas, field_sets, signal=None) -> dict:
+    """Rows of one run; with ``signal`` the reward is that measured signal (no σ)."""
     finished = FinishedRun(run)
+    table = None if signal is None else finished.subset_rewards(signal, 'train')
+    sigmas = sigmas if signal is None else [None]
     rows = []
     for name in field_sets:
         fields = FIELD_SETS[name]
@@ -107,8 +137,10 @@ def probe_run(run: Path, seeds, sigmas, field_sets) -> dict:
         keep_all = float(data['val'].answers.all(dim=1).float().mean())
         for learner_name in ('PPO', 'level credit'):
             for sigma in sigmas:
-                runs = [learn(finished, fields, data, learner_name, sigma, s) for s in seeds]
-                rows.append(dict(fields=name, learner=learner_name, sigma=sigma, runs=runs))
+                runs, kept_last = zip(*[learn(finished, fields, data, learner_name, sigma,
+                                              s, table) for s in seeds])
+                rows.append(dict(fields=name, learner=learner_name, sigma=sigma,
+                                 runs=list(runs), kept=list(kept_last)))
                 print(run, rows[-1], flush=True)
     return dict(run=str(run), rows=rows, keep_all=keep_all)
 
@@ -125,27 +157,45 @@ def cell(values) -> str:
     return format_cell(stats(values), 2)
 
 
+def reward_text(args) -> str:
+    if args.reward == 'known':
+        return ('the known answer as the reward (fraction of matching decisions + '
+                'σ·N(0, 1))')
+    return (f'the measured `{args.reward}` reward (λ = 0) as the reward: each train '
+            'image\'s reward of all 16 level subsets, measured once on the run\'s '
+            'student and corrupted teacher (`FinishedRun.subset_rewards`), looked up per '
+            'episode (σ: –)')
+
+
+def command(args, runs: str) -> str:
+    flags = (f' --sigmas {" ".join(map(str, args.sigmas))}' if args.reward == 'known'
+             else f' --reward {args.reward}')
+    return (f'`benchmarks/learner_probe.py --runs {runs} --seeds '
+            f'{" ".join(map(str, args.seeds))}{flags}{fields_flag(args.fields)}'
+            f'{out_flag(args.out, DEFAULT_OUT, ROOT)}`')
+
+
 def markdown(results: list, args) -> str:
     runs = ' '.join(r['run'] for r in results)
     keep_all = ', '.join(f"{r['keep_all']:.2f}" for r in results)
-    lines = ['Learner probe (toy-scale CPU): the known answer as the reward (fraction of '
-             'matching decisions + σ·N(0, 1)), states of finished known-answer runs, '
-             f'{PER_UPDATE} episodes per update; the fraction of val images whose greedy '
-             f'decisions all match after each number of episodes, mean ± std over seeds '
-             f'{args.seeds} (the untrained policy keeps every level, which matches the '
-             f'share of val images whose answer keeps every level: {keep_all}). A toy run of the '
-             'level-credit config scores ≈ 264 episodes. `benchmarks/learner_probe.py '
-             f'--runs {runs} --seeds {" ".join(map(str, args.seeds))} --sigmas '
-             f'{" ".join(map(str, args.sigmas))}{fields_flag(args.fields)}'
-             f'{out_flag(args.out, DEFAULT_OUT, ROOT)}`.', '',
+    lines = [f'Learner probe (toy-scale CPU): {reward_text(args)}, states of finished '
+             f'known-answer runs, {PER_UPDATE} episodes per update; the fraction of val '
+             'images whose greedy decisions all match the known answer after each number '
+             f'of episodes, mean ± std over seeds {args.seeds} (the untrained policy keeps '
+             'every level, which matches the share of val images whose answer keeps every '
+             f'level: {keep_all}). A toy run of the level-credit config scores ≈ 264 '
+             f'episodes. {command(args, runs)}.', '',
              '| run | state fields | learner | σ | ' +
-             ' | '.join(f'{n} episodes' for n in CHECKPOINTS) + ' |',
-             '|---' * (4 + len(CHECKPOINTS)) + '|']
+             ' | '.join(f'{n} episodes' for n in CHECKPOINTS) +
+             f' | right / wrong levels kept after {CHECKPOINTS[-1]} |',
+             '|---' * (5 + len(CHECKPOINTS)) + '|']
     for result in results:
         for row in result['rows']:
             cells = [cell([r[k] for r in row['runs']]) for k in range(len(CHECKPOINTS))]
+            sigma = '–' if row['sigma'] is None else row['sigma']
+            right, wrong = (cell([k[i] for k in row['kept']]) for i in (0, 1))
             lines.append(f"| {result['run']} | {row['fields']} | {row['learner']} | "
-                         f"{row['sigma']} | " + ' | '.join(cells) + ' |')
+                         f"{sigma} | " + ' | '.join(cells) + f' | {right} / {wrong} |')
     return '\n'.join(lines) + '\n'
 
 
@@ -158,12 +208,17 @@ def main() -> None:
     parser.add_argument('--sigmas', type=float, nargs='+', default=[0.0, 0.5])
     parser.add_argument('--fields', nargs='+', choices=list(FIELD_SETS),
                         default=DEFAULT_FIELDS, help='the state field sets probed')
+    parser.add_argument('--reward', choices=['known', *SIGNALS], default='known',
+                        help="'known': the known answer (with --sigmas); a reward signal: "
+                        'its measured reward of every subset on the run (λ = 0)')
     parser.add_argument('--out', default=str(DEFAULT_OUT))
     args = parser.parse_args()
-    results = [probe_run(run, args.seeds, args.sigmas, args.fields) for run in args.runs]
+    signal = None if args.reward == 'known' else args.reward
+    results = [probe_run(run, args.seeds, args.sigmas, args.fields, signal)
+               for run in args.runs]
     Path(args.out + '.json').write_text(json.dumps(dict(args=dict(
         runs=[str(r) for r in args.runs], seeds=args.seeds, sigmas=args.sigmas,
-        fields=args.fields),
+        fields=args.fields, reward=args.reward),
         results=results), indent=1))
     Path(args.out + '.md').write_text(markdown(results, args))
     print(markdown(results, args))

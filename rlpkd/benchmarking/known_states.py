@@ -10,6 +10,7 @@ images (one pass in training mode), then train and val states are taken in eval 
 """
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from torch import Tensor
 
 from rlpkd.models.selectors import RLSelector
 from rlpkd.pyramid.functional import TaskInputs, total_loss
+from rlpkd.rl.environment import ParallelDistillationEnv
 from rlpkd.rl.signals import attention_agreement
 
 from .parts import group_of
@@ -94,6 +96,33 @@ class FinishedRun:
                     val=self.states(selector, self.val_loader))
 
     @torch.no_grad()
+    def subset_rewards(self, signal: str, split: str) -> Tensor:
+        """``[N, 2^L]``: the measured reward (λ = 0; ``signal``: a
+        :class:`rlpkd.rl.reward.LookaheadReward` signal) of every level subset on every
+        image of ``split`` (``'train'`` / ``'val'``, the order of :meth:`states`); column
+        ``k`` is the subset whose bit ``L − 1 − l`` is level ``l`` (:func:`subset_index`)."""
+        model, pair = self.model, self.model.pair
+        env = ParallelDistillationEnv(model, lambda_tradeoff=0.0, reward_signal=signal)
+        subsets = torch.tensor(list(itertools.product((0., 1.), repeat=pair.num_levels)))
+        rewards = []
+        for batch in self.train_loader if split == 'train' else self.val_loader:
+            data = model.data_preprocessor(batch, False)
+            inputs, samples = data['inputs'], data['data_samples']
+            teacher = model.teacher_pyramid(inputs, samples)
+            with pair.student_tap.record() as student, env.observe() as seen:
+                model.student.loss(inputs, samples)
+            _, observation = env.states(seen, student, teacher,
+                                        task=TaskInputs(inputs, samples))
+            masks = subsets.expand(len(samples), -1, -1)                     # [B, 2^L, L]
+            drops = env.reward.lookahead_drops_many(observation.inputs,
+                                                    observation.teacher_feats, masks,
+                                                    observation.task)
+            rewards.append(torch.stack([
+                env.reward.reward(drops[:, 0], drops[:, 1 + k], masks[:, k],
+                                  observation.budget)[0] for k in range(len(subsets))], 1))
+        return torch.cat(rewards)
+
+    @torch.no_grad()
     def field_costs(self, repeats: int = 3) -> Dict[str, float]:
         """Seconds per val batch (mean of ``repeats`` passes, after one warm-up batch) of
         a training iteration of the run's distiller (forward + backward of its loss)
@@ -120,6 +149,12 @@ class FinishedRun:
                      reliability=lambda: model.pair.teacher_task_loss(
                          TaskInputs(inputs, samples)))
         return {name: timed(fn, repeats) for name, fn in parts.items()}
+
+
+def subset_index(actions: Tensor) -> Tensor:
+    """``[N]`` column of :meth:`FinishedRun.subset_rewards` of each selection ``[N, L]``."""
+    weights = 2 ** torch.arange(actions.shape[1] - 1, -1, -1, device=actions.device)
+    return (actions.long() * weights).sum(dim=1)
 
 
 def timed(fn, repeats: int) -> float:
