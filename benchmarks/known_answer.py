@@ -95,6 +95,9 @@ METHODS = {
     'RL-PyramidKD, level credit, task reward, discrepancy + agreement': (
         DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
                            'model.selector.reward_signal=task', AGREEMENT_STATE]),
+    'RL-PyramidKD, level credit, batch-alignment reward, discrepancy + agreement': (
+        DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
+                           'model.selector.reward_signal=batch_alignment', AGREEMENT_STATE]),
     # the same with the teacher's head judging the stitched pyramid (rlpkd/rl/stitching.py)
     'RL-PyramidKD, level credit, stitching reward, discrepancy + agreement': (
         DET_LEVEL_CREDIT, ['model.selector.lambda_tradeoff=0.0',
