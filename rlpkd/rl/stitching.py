@@ -13,6 +13,8 @@ truth (``T_t``, e.g. its RPN + RoI losses) says how good that pyramid is for the
   the target level's channel (losses like PKD's leave the connector's scale free; the
   teacher's head expects its own).
 - ``Ŝ ⊕_a T``: ``Ŝ`` with the levels of ``a`` replaced by the targets ``T_l``.
+  Outputs of the tapped module that are no pyramid level (an FPN's extra P6) stay the
+  teacher's own.
 
 It is the improvement the sample's pyramid would get, by a head that solves the task, if
 the student reached its selected targets: the full step of the distillation, where the
