@@ -55,3 +55,24 @@ def test_the_substitution_is_undone_after_scoring(observed):
     before = distiller.pair.teacher_task_loss(task)
     stitched_drops(distiller.pair, student, teacher, torch.zeros(2, 1, 4), task)
     torch.testing.assert_close(distiller.pair.teacher_task_loss(task), before)
+
+
+def test_the_level_credit_selector_scores_every_flip_with_the_stitching_reward():
+    """The end-to-end path of the known-answer runs: an RLSelector with per-level credit,
+    the agreement state and the stitching reward records finite rewards and flips,
+    each at most 1 (a relative drop of the teacher's loss, λ = 0)."""
+    from rlpkd.learners import LevelCreditExperience
+    from rlpkd.testing import build_from_config
+    torch.manual_seed(0)
+    distiller = build_from_config(
+        'rlpkd::faster_rcnn/rlpkd-levelcredit_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py',
+        selector=dict(reward_signal='stitching', state_fields=('discrepancy', 'agreement'),
+                      lambda_tradeoff=0.0)).train()
+    assert distiller.selector.env.reward.signal == 'stitching'
+    distiller.selector.request_experience(2)
+    distiller(**det_batch(distiller, num_images=2), mode='loss')
+    record = distiller.selector.collect_experience()
+    assert isinstance(record, LevelCreditExperience) and len(record) == 2
+    rewards = torch.cat([record.rewards[:, None], record.flip_rewards], dim=1)   # [2, 5]
+    assert torch.isfinite(rewards).all() and (rewards <= 1.0).all()
+    assert (record.flip_rewards != record.rewards[:, None]).any()
