@@ -13,7 +13,7 @@
 # The reward stays the base config's gap signal. On the every-level-but-one known-answer
 # benchmark the only combination measured to keep the right levels more often than the
 # wrong ones is state_fields=('discrepancy', 'agreement') with reward_signal='stitching'
-# (0.567 / 0.435 kept, no mAP gain: benchmarks/results/known_answer_level_credit_stitching.md):
+# (0.563 / 0.439 kept, no mAP gain: benchmarks/results/known_answer_level_credit_stitching.md):
 #   --cfg-options "model.selector.state_fields=[discrepancy,agreement]" \
 #                 model.selector.reward_signal=stitching
 _base_ = ['./rlpkd_faster-rcnn_r18w32-r18w16_fpn_toy-coco.py']
