@@ -42,9 +42,10 @@ CANDIDATES = {
 
 
 @torch.no_grad()
-def score_batch(model, env: ParallelDistillationEnv, batch) -> list:
+def score_batch(model, env: ParallelDistillationEnv, batch, by_size: bool = False) -> list:
     """``[{group, answer, rewards: {candidate: float}}]`` for the images of one batch
-    (group: the size group, or the right level with ``layout='all_but_one'``)."""
+    (group: the size group, or the right level with ``layout='all_but_one'``, followed by
+    the size group with ``by_size``)."""
     data = model.data_preprocessor(batch, True)
     inputs, samples = data['inputs'], data['data_samples']
     teacher = model.teacher_pyramid(inputs, samples)
@@ -60,8 +61,9 @@ def score_batch(model, env: ParallelDistillationEnv, batch) -> list:
     for i, sample in enumerate(samples):
         known = model.answers.answer(sample.metainfo['img_path'])
         answer = next(n for n, levels in candidates.items() if levels == known)
-        group = group_of(model.groups, sample) if model.answers.layout == 'group' else \
-            f'right {model.pair.level_names[known.index(1)]}'
+        size = group_of(model.groups, sample)
+        group = size if model.answers.layout == 'group' else \
+            f'right {model.pair.level_names[known.index(1)]}' + (f', {size}' if by_size else '')
         records.append(dict(group=group, answer=answer,
                             rewards={n: r[i] for n, r in rewards.items()}))
     return records
@@ -92,7 +94,8 @@ def markdown(results: dict, args) -> str:
              f'lr {args.lookahead_lr} capped at {args.max_drop} of the gap). '
              f'`benchmarks/reward_signal.py --run {args.run} --signals '
              f'{" ".join(args.signals)} --lookahead-lr {args.lookahead_lr} --max-drop '
-             f'{args.max_drop} --out {args.out}`. "best": fraction of the group\'s images '
+             f'{args.max_drop}{" --by-size" if args.by_size else ""} --out {args.out}`. '
+             '"best": fraction of the group\'s images '
              'on which the known answer gets a strictly higher reward than every other '
              'candidate (ties count as misses). The lookahead task-type rewards are '
              'divided by the size of the image\'s all-levels drop, so their "all levels" '
@@ -116,15 +119,20 @@ def main() -> None:
                         help='the virtual step size (model.selector.lookahead_lr)')
     parser.add_argument('--max-drop', type=float, default=0.1,
                         help='its cap (model.selector.lookahead_max_drop)')
+    parser.add_argument('--by-size', action='store_true',
+                        help='all_but_one layout: one row per right level and size group')
     parser.add_argument('--out', default=str(ROOT / 'benchmarks' / 'results' / 'reward_signal'))
     args = parser.parse_args()
     model, loader = load_finished_run(Path(args.run))
+    if args.by_size and model.answers.layout != 'all_but_one':
+        parser.error(f'--by-size: {args.run} has the {model.answers.layout!r} layout, whose '
+                     'groups are already the size groups')
     results = {}
     for signal in args.signals:
         env = ParallelDistillationEnv(model, lambda_tradeoff=0.0, reward_signal=signal,
                                       lookahead_lr=args.lookahead_lr,
                                       lookahead_max_drop=args.max_drop)
-        records = [r for batch in loader for r in score_batch(model, env, batch)]
+        records = [r for batch in loader for r in score_batch(model, env, batch, args.by_size)]
         results[signal] = summarise(records)
         print(signal, json.dumps(results[signal]), flush=True)
     Path(args.out + '.json').write_text(json.dumps(dict(args=vars(args), results=results),

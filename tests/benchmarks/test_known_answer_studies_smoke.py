@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import runpy
 
+import pytest
 import torch
 from benchmark_smoke import ROOT, finite, run, table_rows
 
@@ -15,7 +16,7 @@ GROUPS = {'large': 1, 'mixed': 1, 'small': 2}  # of the 4 val images
 ROWS = {**GROUPS, 'all': 4}  # reward_signal's rows: each group, then every image
 
 
-def test_reward_signal_scores_the_candidates(known_answer_run, tmp_path):
+def test_reward_signal_scores_the_candidates(known_answer_run, tmp_path, capsys):
     out = tmp_path / 'reward_signal'
     run('reward_signal', '--run', known_answer_run, '--signals', 'gap', 'task', 'stitching',
         '--out', out)
@@ -30,6 +31,10 @@ def test_reward_signal_scores_the_candidates(known_answer_run, tmp_path):
     # the gap reward of a selection is its share of the all-levels gap drop (λ = 0)
     assert all(s['mean']['all levels'] == 1.0 for s in results['gap'].values())
     assert all(v <= 1.0 for s in results['stitching'].values() for v in s['mean'].values())
+    with pytest.raises(SystemExit) as refused:
+        run('reward_signal', '--run', known_answer_run, '--by-size', '--out', out)
+    assert refused.value.code == 2
+    assert 'already the size groups' in capsys.readouterr().err
     rows = table_rows(out.with_suffix('.md').read_text())
     assert [row[:3] for row in rows[1:]] == [
         [signal, f'{g} ({n})', ANSWERS[g]] for signal in results for g, n in ROWS.items()]
