@@ -229,8 +229,9 @@ class LookaheadReward:
         # Per-sample batch statistics are undefined (and BN must not update its running
         # statistics here): connectors and the stepped module use running ones.
         with self.functional.context(), self._named_failures():
-            if self.signal == 'stitching':
-                student = [f.detach() for f in self.functional.levels(params, args)]
+            if self.signal == 'stitching':  # no step: the student's levels as they are
+                with torch.no_grad():
+                    student = self.functional.levels(params, args)
                 return stitched_drops(self.pair, student, list(teacher_feats), masks, task)
             if self.lookahead_chunk == 1:
                 batch_grad = None if self.signal != 'batch_alignment' else autograd_grads(
